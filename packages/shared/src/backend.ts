@@ -1,0 +1,144 @@
+import type { SubmitRequest, SubmitResult, TaskRecord, TaskStatus } from './task.js';
+
+/**
+ * The contract every transport implements (memory, bullmq, rabbitmq). One conformance suite
+ * (packages/shared/test/conformance) runs against all of them; nothing above this interface
+ * may depend on which one is in use.
+ */
+export interface Backend {
+  readonly kind: BackendKind;
+
+  /** Enqueue one task. Idempotent on (tenant, queue, idempotencyKey). */
+  submit(req: SubmitRequest): Promise<SubmitResult>;
+  /** Enqueue many in as few round trips as the transport allows; results keep input order. */
+  submitMany(reqs: SubmitRequest[]): Promise<SubmitResult[]>;
+  get(id: string): Promise<TaskRecord | null>;
+  list(query: ListQuery): Promise<ListPage>;
+  /**
+   * Cancel a queued, delayed or running task. A running task's `signal` is aborted wherever it
+   * runs and its outcome is recorded as `canceled` (never retried). Returns the record after the
+   * call, or null when there is no such task. A finished task is returned unchanged.
+   */
+  cancel(id: string): Promise<TaskRecord | null>;
+
+  /** Run `handler` for tasks of `queue`, never more than `concurrency` at once in this process. */
+  consume(queue: string, options: ConsumeOptions): Promise<Consumer>;
+
+  counts(queue: string): Promise<QueueCounts>;
+  pause(queue: string): Promise<void>;
+  resume(queue: string): Promise<void>;
+  isPaused(queue: string): Promise<boolean>;
+
+  /** Subscribe to state and progress changes of every task; returns the unsubscribe function. */
+  onEvent(listener: (event: TaskEvent) => void): Promise<() => void>;
+
+  /** Worker liveness: each worker calls heartbeat() periodically; entries expire after ttlMs. */
+  heartbeat(worker: WorkerInfo, ttlMs: number): Promise<void>;
+  removeWorker(id: string): Promise<void>;
+  workers(): Promise<WorkerInfo[]>;
+
+  /** Task types that workers have declared (kept until overwritten; not tied to liveness). */
+  registerTaskTypes(types: TaskTypeInfo[]): Promise<void>;
+  taskTypes(): Promise<TaskTypeInfo[]>;
+
+  /** Throws when the backing services cannot be reached (used by /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type BackendKind = 'memory' | 'bullmq' | 'rabbitmq';
+
+export interface ListQuery {
+  tenant?: string;
+  queue?: string;
+  status?: TaskStatus;
+  type?: string;
+  /** 1-1000 */
+  limit: number;
+  /** Opaque, from a previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface ListPage {
+  items: TaskRecord[];
+  /** null on the last page. A page may hold fewer than `limit` items when filters apply. */
+  nextCursor: string | null;
+}
+
+export interface AttemptContext {
+  /** Aborted on timeout, on cancel, and when the consumer is closed past its grace period. */
+  signal: AbortSignal;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Record progress (a number 0-100 or a JSON object); emitted as a `progress` event. */
+  progress(value: unknown): Promise<void>;
+}
+
+/** Returns the task's output. Throw to fail the attempt (see classifyError for retry rules). */
+export type TaskHandler = (task: TaskRecord, ctx: AttemptContext) => Promise<unknown>;
+
+export interface ConsumeOptions {
+  concurrency: number;
+  handler: TaskHandler;
+}
+
+export interface Consumer {
+  /** Tasks this consumer is running now. */
+  running(): number;
+  /**
+   * Stop taking tasks, wait up to graceMs for running ones, then abort them; tasks aborted this
+   * way go back to the queue (they were not finished), never lost.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface QueueCounts {
+  /** Ready to run (waiting, prioritized). */
+  queued: number;
+  /** Scheduled for later: delay or retry backoff. */
+  delayed: number;
+  running: number;
+  succeeded: number;
+  /** Failed and canceled tasks still retained. */
+  failed: number;
+  paused: boolean;
+}
+
+/** The figure autoscalers use: tasks that need a worker slot now or are holding one. */
+export function backlogOf(counts: QueueCounts): number {
+  return counts.queued + counts.running;
+}
+
+export interface TaskEvent {
+  kind: 'state' | 'progress';
+  id: string;
+  queue: string;
+  /** Present on state events. */
+  status?: TaskStatus;
+  progress?: unknown;
+  at: number;
+}
+
+export interface WorkerInfo {
+  id: string;
+  hostname: string;
+  pid: number;
+  queues: string[];
+  taskTypes: string[];
+  concurrency: number;
+  busy: number;
+  startedAt: string;
+  lastSeenAt: string;
+  draining: boolean;
+}
+
+export interface TaskTypeInfo {
+  name: string;
+  queue: string;
+  /** JSON Schema of the input (TypeBox schemas are JSON Schema). */
+  inputSchema: Record<string, unknown>;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  backoffMs?: number;
+  description?: string;
+}

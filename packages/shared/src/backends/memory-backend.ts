@@ -1,0 +1,402 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { runAttempt } from '../attempt.js';
+import { backoffDelay } from '../backoff.js';
+import type {
+  Backend,
+  ConsumeOptions,
+  Consumer,
+  ListPage,
+  ListQuery,
+  QueueCounts,
+  TaskEvent,
+  TaskTypeInfo,
+  WorkerInfo,
+} from '../backend.js';
+import { DroverError } from '../errors.js';
+import { submissionFingerprint } from '../fingerprint.js';
+import { FINISHED_STATUSES, type SubmitRequest, type SubmitResult, type TaskRecord, type TaskStatus } from '../task.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+
+export interface MemoryBackendOptions {
+  /** Finished tasks are forgotten this long after they finish. */
+  resultTtlMs?: number;
+}
+
+interface Entry {
+  record: TaskRecord;
+  seq: number;
+  fingerprint: string;
+  backoffMs: number;
+  timer?: NodeJS.Timeout;
+  cancel?: AbortController;
+}
+
+interface QueueState {
+  ready: Entry[]; // sorted: priority desc, then seq asc
+  paused: boolean;
+  consumers: Set<MemoryConsumer>;
+}
+
+/**
+ * Everything in one process, same semantics as the server-backed backends. It exists so that
+ * `npm start` needs no server; it passes the same conformance suite. Nothing survives a restart.
+ */
+export class MemoryBackend implements Backend {
+  readonly kind = 'memory' as const;
+  private readonly tasks = new Map<string, Entry>();
+  private readonly keys = new Map<string, string>();
+  private readonly queues = new Map<string, QueueState>();
+  private readonly events = new EventEmitter();
+  private readonly liveWorkers = new Map<string, { info: WorkerInfo; expiresAt: number }>();
+  private readonly types = new Map<string, TaskTypeInfo>();
+  private readonly resultTtlMs: number;
+  private seq = 0;
+  private closed = false;
+
+  constructor(options: MemoryBackendOptions = {}) {
+    this.resultTtlMs = options.resultTtlMs ?? 86_400_000;
+    this.events.setMaxListeners(0);
+  }
+
+  async submit(req: SubmitRequest): Promise<SubmitResult> {
+    this.assertOpen();
+    const fingerprint = submissionFingerprint(req);
+    if (req.idempotencyKey) {
+      const key = `${req.tenant}\0${req.queue}\0${req.idempotencyKey}`;
+      const existing = this.keys.get(key);
+      const entry = existing ? this.tasks.get(existing) : undefined;
+      if (entry) {
+        if (entry.fingerprint !== fingerprint) throw idempotencyConflict(req.idempotencyKey);
+        return { task: clone(entry.record), created: false };
+      }
+    }
+    const now = new Date().toISOString();
+    const record: TaskRecord = {
+      id: `${req.queue}.${randomUUID()}`,
+      type: req.type,
+      queue: req.queue,
+      tenant: req.tenant,
+      status: req.delayMs > 0 ? 'delayed' : 'queued',
+      input: req.input,
+      output: null,
+      error: null,
+      progress: null,
+      priority: req.priority,
+      attempt: 0,
+      maxAttempts: req.maxAttempts,
+      timeoutMs: req.timeoutMs,
+      parentId: req.parentId ?? null,
+      children: [],
+      idempotencyKey: req.idempotencyKey ?? null,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+    };
+    const entry: Entry = { record, seq: ++this.seq, fingerprint, backoffMs: req.backoffMs };
+    this.tasks.set(record.id, entry);
+    if (req.idempotencyKey) this.keys.set(`${req.tenant}\0${req.queue}\0${req.idempotencyKey}`, record.id);
+    if (req.parentId) this.tasks.get(req.parentId)?.record.children.push(record.id);
+    if (req.delayMs > 0) this.schedule(entry, req.delayMs);
+    else this.enqueue(entry);
+    this.emit({ kind: 'state', id: record.id, queue: record.queue, status: record.status, at: Date.now() });
+    return { task: clone(record), created: true };
+  }
+
+  async submitMany(reqs: SubmitRequest[]): Promise<SubmitResult[]> {
+    const out: SubmitResult[] = [];
+    for (const r of reqs) out.push(await this.submit(r));
+    return out;
+  }
+
+  async get(id: string): Promise<TaskRecord | null> {
+    const e = this.tasks.get(id);
+    return e ? clone(e.record) : null;
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const after = query.cursor === undefined ? 0 : Number(decodeCursor(query.cursor, ['s'])['s']);
+    const items: TaskRecord[] = [];
+    let last = after;
+    // Map iteration is insertion order, i.e. ascending seq.
+    for (const e of this.tasks.values()) {
+      if (e.seq <= after) continue;
+      const r = e.record;
+      if (query.tenant && r.tenant !== query.tenant) continue;
+      if (query.queue && r.queue !== query.queue) continue;
+      if (query.status && r.status !== query.status) continue;
+      if (query.type && r.type !== query.type) continue;
+      items.push(clone(r));
+      last = e.seq;
+      if (items.length === query.limit) break;
+    }
+    const more = items.length === query.limit && [...this.tasks.values()].some((e) => e.seq > last);
+    return { items, nextCursor: more ? encodeCursor({ s: String(last) }) : null };
+  }
+
+  async cancel(id: string): Promise<TaskRecord | null> {
+    const e = this.tasks.get(id);
+    if (!e) return null;
+    const r = e.record;
+    if (FINISHED_STATUSES.has(r.status)) return clone(r);
+    if (r.status === 'running') {
+      e.cancel?.abort();
+      return clone(r);
+    }
+    if (e.timer) clearTimeout(e.timer);
+    const q = this.queue(r.queue);
+    q.ready = q.ready.filter((x) => x !== e);
+    this.finish(e, 'canceled', { error: { code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false } });
+    return clone(r);
+  }
+
+  async consume(queue: string, options: ConsumeOptions): Promise<Consumer> {
+    this.assertOpen();
+    const consumer = new MemoryConsumer(this, queue, options);
+    this.queue(queue).consumers.add(consumer);
+    this.dispatch(queue);
+    return consumer;
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    const c: QueueCounts = { queued: 0, delayed: 0, running: 0, succeeded: 0, failed: 0, paused: this.queue(queue).paused };
+    for (const e of this.tasks.values()) {
+      if (e.record.queue !== queue) continue;
+      const s = e.record.status;
+      if (s === 'canceled') c.failed++;
+      else c[s]++;
+    }
+    return c;
+  }
+
+  async pause(queue: string): Promise<void> {
+    this.queue(queue).paused = true;
+  }
+
+  async resume(queue: string): Promise<void> {
+    this.queue(queue).paused = false;
+    this.dispatch(queue);
+  }
+
+  async isPaused(queue: string): Promise<boolean> {
+    return this.queue(queue).paused;
+  }
+
+  async onEvent(listener: (event: TaskEvent) => void): Promise<() => void> {
+    this.events.on('event', listener);
+    return () => this.events.off('event', listener);
+  }
+
+  async heartbeat(worker: WorkerInfo, ttlMs: number): Promise<void> {
+    this.liveWorkers.set(worker.id, { info: { ...worker }, expiresAt: Date.now() + ttlMs });
+  }
+
+  async removeWorker(id: string): Promise<void> {
+    this.liveWorkers.delete(id);
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    const now = Date.now();
+    const out: WorkerInfo[] = [];
+    for (const [id, w] of this.liveWorkers) {
+      if (w.expiresAt <= now) this.liveWorkers.delete(id);
+      else out.push({ ...w.info });
+    }
+    return out;
+  }
+
+  async registerTaskTypes(types: TaskTypeInfo[]): Promise<void> {
+    for (const t of types) this.types.set(t.name, t);
+  }
+
+  async taskTypes(): Promise<TaskTypeInfo[]> {
+    return [...this.types.values()];
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.queues.values()].flatMap((q) => [...q.consumers].map((c) => c.close(0))));
+    for (const e of this.tasks.values()) if (e.timer) clearTimeout(e.timer);
+    this.events.removeAllListeners();
+  }
+
+  // ---- internals used by MemoryConsumer ----
+
+  /** Hands the next ready task of `queue` to a consumer with a free slot. */
+  dispatch(queue: string): void {
+    const q = this.queue(queue);
+    if (q.paused || this.closed) return;
+    for (const consumer of q.consumers) {
+      while (consumer.hasSlot() && q.ready.length > 0) {
+        const entry = q.ready.shift()!;
+        consumer.start(entry);
+      }
+    }
+  }
+
+  markRunning(entry: Entry): void {
+    const r = entry.record;
+    r.status = 'running';
+    r.attempt += 1;
+    r.startedAt = new Date().toISOString();
+    entry.cancel = new AbortController();
+    this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'running', at: Date.now() });
+  }
+
+  async progress(entry: Entry, value: unknown): Promise<void> {
+    entry.record.progress = value;
+    this.emit({ kind: 'progress', id: entry.record.id, queue: entry.record.queue, progress: value, at: Date.now() });
+  }
+
+  settle(entry: Entry, outcome: Awaited<ReturnType<typeof runAttempt>>): void {
+    const r = entry.record;
+    entry.cancel = undefined;
+    switch (outcome.kind) {
+      case 'succeeded':
+        return this.finish(entry, 'succeeded', { output: outcome.output });
+      case 'canceled':
+        return this.finish(entry, 'canceled', { error: outcome.error });
+      case 'interrupted':
+        // Not this attempt's fault: it does not count, and the task runs again.
+        r.attempt -= 1;
+        r.status = 'queued';
+        this.enqueue(entry);
+        this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'queued', at: Date.now() });
+        return;
+      case 'failed':
+        if (outcome.error.retryable && r.attempt < r.maxAttempts) {
+          r.error = outcome.error;
+          r.status = 'delayed';
+          this.schedule(entry, backoffDelay(r.attempt, entry.backoffMs));
+          this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'delayed', at: Date.now() });
+          return;
+        }
+        return this.finish(entry, 'failed', { error: outcome.error });
+    }
+  }
+
+  private finish(entry: Entry, status: TaskStatus, patch: Partial<TaskRecord>): void {
+    const r = entry.record;
+    Object.assign(r, patch, { status, finishedAt: new Date().toISOString() });
+    if (status === 'succeeded') r.error = null;
+    this.emit({ kind: 'state', id: r.id, queue: r.queue, status, at: Date.now() });
+    entry.timer = setTimeout(() => this.forget(entry), this.resultTtlMs);
+    entry.timer.unref();
+  }
+
+  private forget(entry: Entry): void {
+    this.tasks.delete(entry.record.id);
+    const key = entry.record.idempotencyKey;
+    if (key) this.keys.delete(`${entry.record.tenant}\0${entry.record.queue}\0${key}`);
+  }
+
+  private schedule(entry: Entry, delayMs: number): void {
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      entry.record.status = 'queued';
+      this.emit({ kind: 'state', id: entry.record.id, queue: entry.record.queue, status: 'queued', at: Date.now() });
+      this.enqueue(entry);
+    }, delayMs);
+    entry.timer.unref();
+  }
+
+  private enqueue(entry: Entry): void {
+    const q = this.queue(entry.record.queue);
+    // Binary search keeps `ready` ordered: higher priority first, FIFO within a priority.
+    let lo = 0;
+    let hi = q.ready.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = q.ready[mid]!;
+      const before = m.record.priority > entry.record.priority || (m.record.priority === entry.record.priority && m.seq < entry.seq);
+      if (before) lo = mid + 1;
+      else hi = mid;
+    }
+    q.ready.splice(lo, 0, entry);
+    this.dispatch(entry.record.queue);
+  }
+
+  private queue(name: string): QueueState {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = { ready: [], paused: false, consumers: new Set() };
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  removeConsumer(queue: string, consumer: MemoryConsumer): void {
+    this.queue(queue).consumers.delete(consumer);
+  }
+
+  private emit(event: TaskEvent): void {
+    this.events.emit('event', event);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new DroverError('BACKEND_UNAVAILABLE', 'The memory backend is closed.');
+  }
+}
+
+class MemoryConsumer implements Consumer {
+  private readonly active = new Set<Promise<void>>();
+  private readonly shutdown = new AbortController();
+  private closing = false;
+
+  constructor(
+    private readonly backend: MemoryBackend,
+    private readonly queue: string,
+    private readonly options: ConsumeOptions,
+  ) {}
+
+  hasSlot(): boolean {
+    return !this.closing && this.active.size < this.options.concurrency;
+  }
+
+  running(): number {
+    return this.active.size;
+  }
+
+  start(entry: Entry): void {
+    this.backend.markRunning(entry);
+    const task = clone(entry.record);
+    const p = runAttempt(task, this.options.handler, {
+      cancel: entry.cancel!.signal,
+      shutdown: this.shutdown.signal,
+      progress: (v) => this.backend.progress(entry, v),
+    }).then((outcome) => {
+      this.active.delete(p);
+      this.backend.settle(entry, outcome);
+      this.backend.dispatch(this.queue);
+    });
+    this.active.add(p);
+  }
+
+  async close(graceMs = 0): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.backend.removeConsumer(this.queue, this);
+    const drained = Promise.all([...this.active]);
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([drained, timer]);
+    if (this.active.size > 0) {
+      this.shutdown.abort();
+      await Promise.all([...this.active]);
+    }
+  }
+}
+
+function clone(r: TaskRecord): TaskRecord {
+  return structuredClone(r);
+}
+
+export function idempotencyConflict(key: string): DroverError {
+  return new DroverError(
+    'IDEMPOTENCY_CONFLICT',
+    `Idempotency-Key ${JSON.stringify(key)} was already used for a different request; use a new key for a new task.`,
+  );
+}

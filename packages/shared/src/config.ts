@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { BackendKind } from './backend.js';
+import { type Env, EnvReader, configError } from './env-reader.js';
+import { NAME_RE } from './task.js';
+import { type ScraperConfig, readScraperConfig } from './config-scraper.js';
+
+export type { Env } from './env-reader.js';
+
+/** An API key as loaded from DROVER_API_KEYS: only its SHA-256 digest is kept in memory. */
+export interface ApiKeyEntry {
+  tenant: string;
+  sha256: string;
+}
+
+export interface DroverConfig {
+  /** embedded = orchestrator + worker in one process on the memory backend. */
+  backend: BackendKind;
+  redisUrl: string | undefined;
+  amqpUrl: string | undefined;
+  /** Prefix of every Redis key and broker object Drover creates. */
+  prefix: string;
+  queues: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  instance: string;
+  region: string;
+
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    batchMax: number;
+    maxBacklog: number;
+    waitMaxMs: number;
+    /** Auth on unless explicitly turned off. */
+    auth: boolean;
+    apiKeys: ApiKeyEntry[];
+    docs: boolean;
+  };
+
+  tasks: {
+    defaultTimeoutMs: number;
+    defaultMaxAttempts: number;
+    defaultBackoffMs: number;
+    resultTtlSeconds: number;
+  };
+
+  worker: {
+    concurrency: number;
+    queues: string[];
+    host: string;
+    port: number;
+    shutdownGraceMs: number;
+    heartbeatMs: number;
+  };
+
+  scraper: ScraperConfig;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const DEFAULT_QUEUES = ['general', 'coding', 'analysis', 'debate', 'scrape'];
+
+/**
+ * The only reader of the environment. Validates everything up front: a bad value throws a
+ * DroverError (code DROVER_ERR_CONFIG) whose message names the variable and what it accepts.
+ */
+export function loadConfig(env: Env = process.env): DroverConfig {
+  const r = new EnvReader(env);
+  const redisUrl = r.url('DROVER_REDIS_URL', ['redis', 'rediss']);
+  const amqpUrl = r.url('DROVER_AMQP_URL', ['amqp', 'amqps']);
+  const backend = r.oneOf<BackendKind>('DROVER_BACKEND', ['memory', 'bullmq', 'rabbitmq'], redisUrl ? 'bullmq' : 'memory');
+  if (backend === 'bullmq' && !redisUrl) {
+    throw configError('DROVER_REDIS_URL', '', 'a redis:// URL when DROVER_BACKEND=bullmq');
+  }
+  if (backend === 'rabbitmq' && (!amqpUrl || !redisUrl)) {
+    throw configError(
+      amqpUrl ? 'DROVER_REDIS_URL' : 'DROVER_AMQP_URL',
+      '',
+      'both DROVER_AMQP_URL (the broker) and DROVER_REDIS_URL (the task store) when DROVER_BACKEND=rabbitmq',
+    );
+  }
+
+  const queues = names(r, 'DROVER_QUEUES', DEFAULT_QUEUES);
+  const workerQueues = names(r, 'DROVER_WORKER_QUEUES', queues);
+  for (const q of workerQueues) {
+    if (!queues.includes(q)) throw configError('DROVER_WORKER_QUEUES', q, `queues listed in DROVER_QUEUES (${queues.join(', ')})`);
+  }
+  const embedded = backend === 'memory';
+
+  return {
+    backend,
+    redisUrl,
+    amqpUrl,
+    prefix: prefixOf(r),
+    queues,
+    logLevel: r.oneOf('DROVER_LOG_LEVEL', LOG_LEVELS, 'info'),
+    instance: r.string('DROVER_INSTANCE', hostname()),
+    region: r.string('DROVER_REGION', 'local'),
+    http: {
+      host: r.string('DROVER_HOST', embedded ? '127.0.0.1' : '0.0.0.0'),
+      port: r.int('DROVER_PORT', 8080, { min: 0, max: 65535 }),
+      bodyLimitBytes: r.int('DROVER_BODY_LIMIT_BYTES', 1_048_576, { min: 1024, max: 104_857_600 }),
+      batchMax: r.int('DROVER_BATCH_MAX', 500, { min: 1, max: 10_000 }),
+      maxBacklog: r.int('DROVER_MAX_BACKLOG', 100_000, { min: 1 }),
+      waitMaxMs: r.int('DROVER_WAIT_MAX_MS', 60_000, { min: 0, max: 600_000 }),
+      auth: r.bool('DROVER_AUTH', true),
+      apiKeys: apiKeys(r),
+      docs: r.bool('DROVER_DOCS', true),
+    },
+    tasks: {
+      defaultTimeoutMs: r.int('DROVER_TASK_TIMEOUT_MS', 300_000, { min: 1, max: 86_400_000 }),
+      defaultMaxAttempts: r.int('DROVER_TASK_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
+      defaultBackoffMs: r.int('DROVER_TASK_BACKOFF_MS', 1000, { min: 0, max: 3_600_000 }),
+      resultTtlSeconds: r.int('DROVER_RESULT_TTL_SECONDS', 86_400, { min: 1 }),
+    },
+    worker: {
+      concurrency: r.int('DROVER_WORKER_CONCURRENCY', 3, { min: 1, max: 10_000 }),
+      queues: workerQueues,
+      host: r.string('DROVER_WORKER_HOST', embedded ? '127.0.0.1' : '0.0.0.0'),
+      port: r.int('DROVER_WORKER_PORT', 9090, { min: 0, max: 65535 }),
+      shutdownGraceMs: r.int('DROVER_SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
+      heartbeatMs: r.int('DROVER_HEARTBEAT_MS', 5000, { min: 100, max: 600_000 }),
+    },
+    scraper: readScraperConfig(r),
+  };
+}
+
+function names(r: EnvReader, variable: string, fallback: string[]): string[] {
+  const list = r.list(variable, fallback);
+  if (list.length === 0) throw configError(variable, '', 'a comma-separated list of at least one name');
+  for (const n of list) {
+    if (!NAME_RE.test(n)) throw configError(variable, n, 'names of lowercase letters, digits, - and _ (starting with a letter, up to 64)');
+  }
+  return [...new Set(list)];
+}
+
+function prefixOf(r: EnvReader): string {
+  const p = r.string('DROVER_PREFIX', 'drover');
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(p)) throw configError('DROVER_PREFIX', p, 'letters, digits, - and _ (up to 32)');
+  return p;
+}
+
+/**
+ * DROVER_API_KEYS="tenant:key,tenant2:sha256:<hex digest>". Plain keys are hashed on load; a
+ * digest lets a deployment keep the key itself out of its environment.
+ */
+function apiKeys(r: EnvReader): ApiKeyEntry[] {
+  const entries: ApiKeyEntry[] = [];
+  for (const item of r.list('DROVER_API_KEYS', [])) {
+    const at = item.indexOf(':');
+    const tenant = at > 0 ? item.slice(0, at) : '';
+    const secret = at > 0 ? item.slice(at + 1) : '';
+    if (!NAME_RE.test(tenant) || secret.length === 0) {
+      throw configError('DROVER_API_KEYS', `${tenant || item.slice(0, 8)}:…`, 'comma-separated tenant:key or tenant:sha256:<64 hex> pairs; tenant names are lowercase');
+    }
+    if (secret.startsWith('sha256:')) {
+      const hex = secret.slice(7).toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(hex)) throw configError('DROVER_API_KEYS', `${tenant}:sha256:…`, 'a 64-character hex SHA-256 digest after sha256:');
+      entries.push({ tenant, sha256: hex });
+    } else {
+      if (secret.length < 16) throw configError('DROVER_API_KEYS', `${tenant}:…`, 'keys of at least 16 characters');
+      entries.push({ tenant, sha256: sha256Hex(secret) });
+    }
+  }
+  return entries;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

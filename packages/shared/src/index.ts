@@ -1,0 +1,16 @@
+export * from './task.js';
+export * from './backend.js';
+export * from './errors.js';
+export * from './config.js';
+export type { ScraperConfig } from './config-scraper.js';
+export { EnvReader, configError, redact } from './env-reader.js';
+export * from './logger.js';
+export * from './metrics.js';
+export * from './attempt.js';
+export * from './backoff.js';
+export { encodeCursor, decodeCursor } from './cursor.js';
+export { submissionFingerprint } from './fingerprint.js';
+export { MemoryBackend, type MemoryBackendOptions } from './backends/memory-backend.js';
+export * from './builtin-task-types.js';
+export * from './scrape-input.js';
+export { createBackend } from './create-backend.js';

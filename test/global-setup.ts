@@ -1,0 +1,12 @@
+import { RedisServer } from '@drover/testkit';
+
+/**
+ * Starts one private redis-server for the run unless DROVER_TEST_REDIS_URL already names one,
+ * and exports its URL to every test process (and the processes tests spawn) through that variable.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  if (process.env['DROVER_TEST_REDIS_URL']) return async () => undefined;
+  const server = await RedisServer.start();
+  process.env['DROVER_TEST_REDIS_URL'] = server.url;
+  return async () => server.stop();
+}
