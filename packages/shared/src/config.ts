@@ -35,6 +35,8 @@ export interface DroverConfig {
     /** Auth on unless explicitly turned off. */
     auth: boolean;
     apiKeys: ApiKeyEntry[];
+    /** Tenants allowed to pause/resume queues and list workers. */
+    adminTenants: string[];
     docs: boolean;
   };
 
@@ -105,6 +107,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       waitMaxMs: r.int('DROVER_WAIT_MAX_MS', 60_000, { min: 0, max: 600_000 }),
       auth: r.bool('DROVER_AUTH', true),
       apiKeys: apiKeys(r),
+      adminTenants: r.list('DROVER_ADMIN_TENANTS', []),
       docs: r.bool('DROVER_DOCS', true),
     },
     tasks: {

@@ -13,6 +13,7 @@ export const ErrorCodes = {
   BAD_CURSOR: { code: 'DROVER_ERR_BAD_CURSOR', status: 400, title: 'Malformed cursor' },
   BATCH_TOO_LARGE: { code: 'DROVER_ERR_BATCH_TOO_LARGE', status: 400, title: 'Batch too large' },
   UNAUTHENTICATED: { code: 'DROVER_ERR_UNAUTHENTICATED', status: 401, title: 'Missing or invalid API key' },
+  FORBIDDEN: { code: 'DROVER_ERR_FORBIDDEN', status: 403, title: 'Not allowed for this tenant' },
   TASK_NOT_FOUND: { code: 'DROVER_ERR_TASK_NOT_FOUND', status: 404, title: 'Task not found' },
   QUEUE_NOT_FOUND: { code: 'DROVER_ERR_QUEUE_NOT_FOUND', status: 404, title: 'Queue not found' },
   ROUTE_NOT_FOUND: { code: 'DROVER_ERR_ROUTE_NOT_FOUND', status: 404, title: 'No such route' },
