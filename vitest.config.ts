@@ -1,8 +1,12 @@
-import { defineConfig } from 'vitest/config';
+import { defaultServerConditions, defineConfig } from 'vite';
+
+// Workspace packages export their TypeScript sources under the `@drover/source` condition,
+// so tests run against src/ without a build.
+const conditions = ['@drover/source', ...defaultServerConditions];
 
 export default defineConfig({
-  resolve: { conditions: ['@drover/source'] },
-  ssr: { resolve: { conditions: ['@drover/source'], externalConditions: ['@drover/source'] } },
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['@drover/source'] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['./test/global-setup.ts'],

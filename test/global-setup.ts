@@ -1,4 +1,6 @@
-import { RedisServer } from '@drover/testkit';
+// Relative import: vitest loads global setup outside the test workers, without the
+// @drover/source condition that maps workspace packages to their sources.
+import { RedisServer } from '../packages/testkit/src/redis-server.js';
 
 /**
  * Starts one private redis-server for the run unless DROVER_TEST_REDIS_URL already names one,

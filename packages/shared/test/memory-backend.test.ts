@@ -1,0 +1,19 @@
+import { MemoryBackend } from '../src/backends/memory-backend.js';
+import { backendConformance } from './conformance/backend-conformance.js';
+
+backendConformance('memory', async () => {
+  const backend = new MemoryBackend();
+  // Two "clients" of one in-process store are the same instance; close it once.
+  let closed = false;
+  return {
+    open: async () => {
+      const view = Object.create(backend) as MemoryBackend;
+      view.close = async () => undefined;
+      return view;
+    },
+    teardown: async () => {
+      if (!closed) await backend.close();
+      closed = true;
+    },
+  };
+});
