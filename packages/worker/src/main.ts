@@ -1,0 +1,59 @@
+import { DroverError, createBackend, createLogger, loadConfig } from '@drover/shared';
+import { builtinTasks } from './builtin-tasks.js';
+import { startHealthServer } from './health-server.js';
+import { createWorker } from './worker.js';
+
+/**
+ * `npm run start:worker`: a worker process. SIGTERM/SIGINT drain it: no new tasks, running
+ * ones get DROVER_SHUTDOWN_GRACE_MS to finish, the rest go back to the queue, then exit 0.
+ */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof DroverError) {
+      process.stderr.write(`drover worker: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ service: 'worker', instance: config.instance, region: config.region, level: config.logLevel });
+  if (config.backend === 'memory') {
+    logger.error('A standalone worker needs a shared backend: set DROVER_REDIS_URL (or DROVER_BACKEND=rabbitmq). For one process, use `npm start`.');
+    process.exit(2);
+  }
+  const backend = await createBackend(config);
+  const worker = createWorker({
+    backend,
+    tasks: builtinTasks(),
+    concurrency: config.worker.concurrency,
+    queues: config.worker.queues,
+    logger,
+    heartbeatMs: config.worker.heartbeatMs,
+    shutdownGraceMs: config.worker.shutdownGraceMs,
+    id: `${config.instance}-${process.pid}`,
+  });
+  const health = await startHealthServer({ worker, backend, registry: worker.registry, host: config.worker.host, port: config.worker.port });
+  await worker.start();
+  logger.info({ health: health.url }, 'worker ready');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await worker.drain(config.worker.shutdownGraceMs);
+    await health.close();
+    await backend.close();
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`drover worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

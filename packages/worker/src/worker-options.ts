@@ -1,0 +1,20 @@
+import type { Backend, Logger, Registry } from '@drover/shared';
+import type { TaskDefinition, WorkerServices } from './task-definition.js';
+
+export interface WorkerOptions {
+  backend: Backend;
+  tasks: TaskDefinition<any>[];
+  /** Most tasks running at once in this process (DROVER_WORKER_CONCURRENCY, default 3). */
+  concurrency?: number;
+  /** Queues to take tasks from; default: every queue the tasks declare. */
+  queues?: string[];
+  logger?: Logger;
+  /** prom-client registry for worker metrics; a fresh one when absent. */
+  registry?: Registry;
+  heartbeatMs?: number;
+  /** How long drain() lets running tasks finish before aborting them (they go back to the queue). */
+  shutdownGraceMs?: number;
+  /** Stable id for /v1/workers; default hostname-pid-random. */
+  id?: string;
+  services?: WorkerServices;
+}

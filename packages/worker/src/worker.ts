@@ -1,0 +1,225 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import {
+  type Backend,
+  type Consumer,
+  DroverError,
+  type Logger,
+  PermanentError,
+  Registry,
+  type TaskHandler,
+  type TaskMetrics,
+  type TaskRecord,
+  type TaskTypeInfo,
+  type WorkerInfo,
+  type WorkerMetrics,
+  classifyError,
+  createLogger,
+  createTaskMetrics,
+  createWorkerMetrics,
+} from '@drover/shared';
+import { Semaphore } from './semaphore.js';
+import type { TaskDefinition } from './task-definition.js';
+import type { WorkerOptions } from './worker-options.js';
+
+export interface Worker {
+  readonly id: string;
+  readonly registry: Registry;
+  /** Registers the task types and starts consuming and heartbeating. */
+  start(): Promise<void>;
+  /**
+   * Stops taking tasks, lets running ones finish within the grace period, aborts the rest (they
+   * return to the queue), and removes this worker from the live list. Safe to call twice.
+   */
+  drain(graceMs?: number): Promise<void>;
+  running(): number;
+  info(): WorkerInfo;
+  readonly draining: boolean;
+  /** Most tasks this process ever ran at once (proves the cap held). */
+  readonly peakRunning: number;
+}
+
+interface CompiledTask {
+  definition: TaskDefinition<any>;
+  check: TypeCheck<any>;
+  slots: Semaphore | undefined;
+}
+
+const DEFAULT_QUEUE = 'general';
+
+export function createWorker(options: WorkerOptions): Worker {
+  return new DroverWorker(options);
+}
+
+class DroverWorker implements Worker {
+  readonly id: string;
+  readonly registry: Registry;
+  private readonly backend: Backend;
+  private readonly log: Logger;
+  private readonly tasks = new Map<string, CompiledTask>();
+  private readonly slots: Semaphore;
+  private readonly queues: string[];
+  private readonly consumers: Consumer[] = [];
+  private readonly taskMetrics: TaskMetrics;
+  private readonly workerMetrics: WorkerMetrics;
+  private readonly startedAt = new Date().toISOString();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private drainPromise: Promise<void> | undefined;
+  private active = 0;
+  draining = false;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.backend = options.backend;
+    this.id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.log = (options.logger ?? createLogger({ service: 'worker', instance: this.id, region: 'local', level: 'silent' })).child({ worker: this.id });
+    this.registry = options.registry ?? new Registry();
+    const concurrency = options.concurrency ?? 3;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a positive integer, got ${concurrency}`);
+    this.slots = new Semaphore(concurrency);
+    for (const definition of options.tasks) {
+      if (this.tasks.has(definition.name)) throw new TypeError(`task type ${definition.name} is defined twice`);
+      this.tasks.set(definition.name, {
+        definition,
+        check: TypeCompiler.Compile(definition.input),
+        slots: definition.concurrency ? new Semaphore(definition.concurrency) : undefined,
+      });
+    }
+    this.queues = options.queues ?? [...new Set(options.tasks.map((t) => t.queue ?? DEFAULT_QUEUE))];
+    this.taskMetrics = createTaskMetrics(this.registry);
+    this.workerMetrics = createWorkerMetrics(this.registry);
+    this.workerMetrics.capacity.set(concurrency);
+  }
+
+  get peakRunning(): number {
+    return this.slots.peak;
+  }
+
+  running(): number {
+    return this.active;
+  }
+
+  info(): WorkerInfo {
+    return {
+      id: this.id,
+      hostname: hostname(),
+      pid: process.pid,
+      queues: this.queues,
+      taskTypes: [...this.tasks.keys()],
+      concurrency: this.slots.size,
+      busy: this.active,
+      startedAt: this.startedAt,
+      lastSeenAt: new Date().toISOString(),
+      draining: this.draining,
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.backend.registerTaskTypes(this.typeInfos());
+    const handler: TaskHandler = (task, ctx) => this.run(task, ctx);
+    // Each queue may hand over up to the process cap; the shared semaphore keeps the number of
+    // handlers actually running at or below it. With one queue per worker (the usual layout)
+    // nothing is ever taken that cannot start at once.
+    for (const queue of this.queues) {
+      this.consumers.push(await this.backend.consume(queue, { concurrency: this.slots.size, handler }));
+    }
+    await this.beat();
+    const every = this.options.heartbeatMs ?? 5000;
+    this.heartbeatTimer = setInterval(() => void this.beat(), every);
+    this.heartbeatTimer.unref();
+    this.log.info({ queues: this.queues, concurrency: this.slots.size, tasks: [...this.tasks.keys()] }, 'worker started');
+  }
+
+  drain(graceMs = this.options.shutdownGraceMs ?? 30_000): Promise<void> {
+    this.drainPromise ??= this.doDrain(graceMs);
+    return this.drainPromise;
+  }
+
+  private async doDrain(graceMs: number): Promise<void> {
+    this.draining = true;
+    this.log.info({ running: this.active, graceMs }, 'draining');
+    await this.beat();
+    await Promise.all(this.consumers.map((c) => c.close(graceMs)));
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await this.backend.removeWorker(this.id).catch(() => undefined);
+    this.log.info('drained');
+  }
+
+  private async run(task: TaskRecord, ctx: Parameters<TaskHandler>[1]): Promise<unknown> {
+    const compiled = this.tasks.get(task.type);
+    if (!compiled) {
+      throw new DroverError('NO_HANDLER', `Worker ${this.id} has no handler for task type ${task.type} (queue ${task.queue}); it knows ${[...this.tasks.keys()].join(', ')}.`);
+    }
+    await compiled.slots?.acquire(ctx.signal);
+    try {
+      await this.slots.acquire(ctx.signal);
+    } catch (err) {
+      compiled.slots?.release();
+      throw err;
+    }
+    this.active++;
+    this.workerMetrics.busy.set(this.active);
+    const started = Date.now();
+    this.taskMetrics.waitSeconds.observe({ type: task.type }, Math.max(0, started - Date.parse(task.createdAt)) / 1000);
+    let outcome = 'succeeded';
+    try {
+      if (!compiled.check.Check(task.input)) {
+        const first = compiled.check.Errors(task.input).First();
+        throw new PermanentError(
+          `Input does not match the ${task.type} schema${first ? ` at ${first.path || '/'}: ${first.message}` : ''}.`,
+          'DROVER_ERR_TASK_INPUT_REJECTED',
+        );
+      }
+      return await compiled.definition.run(task.input, {
+        signal: ctx.signal,
+        attempt: ctx.attempt,
+        task,
+        progress: ctx.progress,
+        log: this.log.child({ task: task.id, type: task.type, attempt: ctx.attempt }),
+        services: this.options.services ?? {},
+      });
+    } catch (err) {
+      outcome = outcomeOf(err, ctx.signal, task);
+      throw err;
+    } finally {
+      this.active--;
+      this.slots.release();
+      compiled.slots?.release();
+      this.workerMetrics.busy.set(this.active);
+      this.taskMetrics.finished.inc({ type: task.type, outcome });
+      this.taskMetrics.runSeconds.observe({ type: task.type, outcome }, (Date.now() - started) / 1000);
+    }
+  }
+
+  private async beat(): Promise<void> {
+    const every = this.options.heartbeatMs ?? 5000;
+    try {
+      await this.backend.heartbeat(this.info(), every * 3);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'heartbeat failed');
+    }
+  }
+
+  private typeInfos(): TaskTypeInfo[] {
+    return [...this.tasks.values()].map(({ definition: d }) => ({
+      name: d.name,
+      queue: d.queue ?? DEFAULT_QUEUE,
+      inputSchema: JSON.parse(JSON.stringify(d.input)) as Record<string, unknown>,
+      ...(d.timeoutMs ? { timeoutMs: d.timeoutMs } : {}),
+      ...(d.maxAttempts ? { maxAttempts: d.maxAttempts } : {}),
+      ...(d.backoffMs !== undefined ? { backoffMs: d.backoffMs } : {}),
+      ...(d.description ? { description: d.description } : {}),
+    }));
+  }
+}
+
+function outcomeOf(err: unknown, signal: AbortSignal, task: TaskRecord): string {
+  if (signal.aborted) {
+    const code = (signal.reason as { code?: string } | undefined)?.code;
+    if (code === 'DROVER_ERR_TASK_CANCELED') return 'canceled';
+    if (code === 'DROVER_ERR_TASK_TIMEOUT') return 'timeout';
+    return 'interrupted';
+  }
+  const e = classifyError(err);
+  return e.retryable && task.attempt < task.maxAttempts ? 'retried' : 'failed';
+}
