@@ -1,0 +1,1 @@
+export { withEmbeddedKey, EMBEDDED_TENANT } from './embedded-key.js';

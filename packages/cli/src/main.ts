@@ -1,0 +1,75 @@
+import { buildApp } from '@drover/orchestrator';
+import { DroverError, Registry, createBackend, createLogger, loadConfig } from '@drover/shared';
+import { builtinTasks, createWorker } from '@drover/worker';
+import { withEmbeddedKey } from './embedded-key.js';
+
+/**
+ * `npm start`: the orchestrator and a worker in one process. With no DROVER_REDIS_URL it runs
+ * on the in-memory backend, so it needs no server at all (nothing survives a restart).
+ */
+async function main(): Promise<void> {
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof DroverError) {
+      process.stderr.write(`drover: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const { config, generatedKey } = withEmbeddedKey(loaded);
+  const logger = createLogger({ service: 'drover', instance: config.instance, region: config.region, level: config.logLevel });
+  const backend = await createBackend(config);
+  const registry = new Registry();
+  const worker = createWorker({
+    backend,
+    tasks: builtinTasks(),
+    concurrency: config.worker.concurrency,
+    queues: config.worker.queues,
+    logger,
+    registry,
+    heartbeatMs: config.worker.heartbeatMs,
+    shutdownGraceMs: config.worker.shutdownGraceMs,
+  });
+  const app = await buildApp({ config, backend, logger, registry });
+  await worker.start();
+  const address = await app.listen({ host: config.http.host, port: config.http.port });
+  process.stdout.write(banner(address, config.backend, generatedKey, config.http.auth));
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await app.close();
+    await worker.drain(config.worker.shutdownGraceMs);
+    await backend.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
+function banner(url: string, backend: string, key: string | undefined, auth: boolean): string {
+  const authHeader = auth ? ` -H 'authorization: Bearer ${key ?? '<your key>'}'` : '';
+  return [
+    '',
+    `Drover is running (embedded: orchestrator + worker, ${backend} backend)`,
+    `  URL:      ${url}`,
+    `  API docs: ${url}/docs`,
+    auth
+      ? key
+        ? `  API key:  ${key}   (tenant "local", made for this run; set DROVER_API_KEYS to choose your own)`
+        : '  API key:  one of DROVER_API_KEYS'
+      : '  Auth:     off (DROVER_AUTH=false)',
+    '',
+    'Submit an echo task and wait for its result:',
+    `  curl -s -X POST '${url}/v1/tasks?wait=10000'${authHeader} -H 'content-type: application/json' -d '{"type":"echo","input":{"hello":"world"}}'`,
+    '',
+  ].join('\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`drover failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
