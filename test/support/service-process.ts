@@ -1,0 +1,75 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** A Drover service (orchestrator or worker) started as its own Node process, as in production. */
+export class ServiceProcess {
+  private output = '';
+  readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (d: Buffer) => this.keep(d));
+    child.stderr?.on('data', (d: Buffer) => this.keep(d));
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+
+  /** `entry` is relative to the repo root, e.g. packages/worker/src/main.ts. */
+  static start(name: string, entry: string, env: Record<string, string>): ServiceProcess {
+    const child = spawn(process.execPath, ['--conditions=@drover/source', '--import', 'tsx', entry], {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ServiceProcess(name, child);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The last lines it printed, for failure messages. */
+  tail(lines = 30): string {
+    return this.output.split('\n').slice(-lines).join('\n');
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child.kill(sig);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private keep(d: Buffer): void {
+    this.output += d.toString();
+    if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
+  }
+}
+
+/** Waits until GET url answers 200 (a service's /readyz), or throws with the service's output. */
+export async function waitReady(url: string, service: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (!service.running) throw new Error(`${service.name} exited before it was ready:\n${service.tail()}`);
+    if (Date.now() > deadline) throw new Error(`${service.name} not ready at ${url} after ${timeoutMs} ms:\n${service.tail()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
