@@ -1,0 +1,137 @@
+/**
+ * POST /v1/tasks throughput and p99 latency: Drover's orchestrator (bullmq backend, auth on,
+ * schema validation on) against a plain Fastify handler that calls BullMQ's queue.add().
+ *
+ *   node --conditions=@drover/source --import tsx bench/http-submit.ts [--duration 10] [--connections 50] [--runs 3]
+ *
+ * Each server runs in a child process of this script; autocannon runs here, so load generator
+ * and server do not share an event loop. Runs alternate baseline/drover; medians are printed.
+ * Uses DROVER_BENCH_REDIS_URL when set, else a private redis-server on a free port.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { RedisServer } from '@drover/testkit';
+import { Redis } from 'ioredis';
+
+const KEY = 'bench-key-0123456789abcdef';
+const BODY = JSON.stringify({ type: 'echo', input: { prompt: 'benchmark', n: 1 } });
+
+const { values } = parseArgs({
+  options: {
+    serve: { type: 'string' },
+    redis: { type: 'string' },
+    prefix: { type: 'string' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+
+if (values.serve) await serve(values.serve, values.redis!, values.prefix!);
+else await main();
+
+async function serve(kind: string, redisUrl: string, prefix: string): Promise<void> {
+  if (kind === 'baseline') {
+    const { default: Fastify } = await import('fastify');
+    const { Queue } = await import('bullmq');
+    const queue = new Queue('general', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix });
+    const app = Fastify();
+    app.post('/v1/tasks', async (req, reply) => {
+      const body = req.body as { type: string; input: unknown };
+      const job = await queue.add(body.type, body.input);
+      reply.code(201);
+      return { id: job.id, status: 'queued' };
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    console.log(JSON.stringify({ port: (app.server.address() as { port: number }).port }));
+    return;
+  }
+  const { buildApp } = await import('@drover/orchestrator');
+  const { createBackend, loadConfig } = await import('@drover/shared');
+  const config = loadConfig({
+    DROVER_REDIS_URL: redisUrl,
+    DROVER_PREFIX: prefix,
+    DROVER_API_KEYS: `bench:${KEY}`,
+    DROVER_LOG_LEVEL: 'silent',
+    DROVER_MAX_BACKLOG: '100000000',
+  });
+  const backend = await createBackend(config);
+  const app = await buildApp({ config, backend });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  console.log(JSON.stringify({ port: (app.server.address() as { port: number }).port }));
+}
+
+interface Figures {
+  rps: number;
+  p99: number;
+  non2xx: number;
+}
+
+async function main(): Promise<void> {
+  const own = process.env['DROVER_BENCH_REDIS_URL'] ? undefined : await RedisServer.start();
+  const redisUrl = process.env['DROVER_BENCH_REDIS_URL'] ?? own!.url;
+  const duration = Number(values.duration);
+  const connections = Number(values.connections);
+  const runs = Number(values.runs);
+  const results: Record<'baseline' | 'drover', Figures[]> = { baseline: [], drover: [] };
+  try {
+    for (let run = 1; run <= runs; run++) {
+      for (const kind of ['baseline', 'drover'] as const) {
+        const prefix = `bench-${randomBytes(3).toString('hex')}`;
+        const child = spawn(process.execPath, ['--conditions=@drover/source', '--import', 'tsx', import.meta.filename, '--serve', kind, '--redis', redisUrl, '--prefix', prefix], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        const port = await firstLinePort(child);
+        const url = `http://127.0.0.1:${port}/v1/tasks`;
+        // Warm up JIT and connection pools before measuring.
+        await load(url, connections, 2);
+        const r = await load(url, connections, duration);
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+        results[kind].push(r);
+        console.log(`run ${run} ${kind.padEnd(8)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(1).padStart(6)} ms  non-2xx ${r.non2xx}`);
+        if (own) await new Redis(redisUrl).flushall().then(() => undefined);
+      }
+    }
+  } finally {
+    await own?.stop();
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const b = { rps: med(results.baseline.map((r) => r.rps)), p99: med(results.baseline.map((r) => r.p99)) };
+  const d = { rps: med(results.drover.map((r) => r.rps)), p99: med(results.drover.map((r) => r.p99)) };
+  console.log('');
+  console.log(`POST /v1/tasks, ${connections} connections, ${duration} s, median of ${runs} runs`);
+  console.log(`  baseline (Fastify + queue.add): ${b.rps.toFixed(0)} req/s, p99 ${b.p99.toFixed(1)} ms`);
+  console.log(`  drover (orchestrator, bullmq):  ${d.rps.toFixed(0)} req/s, p99 ${d.p99.toFixed(1)} ms`);
+  console.log(`  throughput ratio drover/baseline: ${(d.rps / b.rps).toFixed(2)}   p99 ratio: ${(d.p99 / b.p99).toFixed(2)}`);
+  const bad = [...results.baseline, ...results.drover].reduce((n, r) => n + r.non2xx, 0);
+  if (bad > 0) console.log(`  WARNING: ${bad} non-2xx answers`);
+}
+
+async function firstLinePort(child: ChildProcess): Promise<number> {
+  const rl = createInterface({ input: child.stdout! });
+  for await (const line of rl) {
+    try {
+      return (JSON.parse(line) as { port: number }).port;
+    } catch {
+      // not the port line
+    }
+  }
+  throw new Error('server exited before printing its port');
+}
+
+async function load(url: string, connections: number, duration: number): Promise<Figures> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    body: BODY,
+  });
+  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx };
+}
