@@ -1,0 +1,90 @@
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '@drover/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const README = readFileSync(resolve(ROOT, 'README.md'), 'utf8');
+const run = promisify(execFile);
+
+/** The README is tested as a user would read it: `npm start`, the banner's curl line, every curl example. */
+describe('README', () => {
+  let url = '';
+  let key = '';
+  let banner = '';
+  let child: ReturnType<typeof spawn>;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    // The quick start's command, exactly (npm start), with a free port instead of 8080.
+    child = spawn('npm', ['start', '--silent'], {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', DROVER_PORT: String(port), DROVER_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await new Promise<void>((resolveBanner, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner after 30 s:\n${out}`)), 30_000);
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('--data') || out.includes(" -d '")) {
+          clearTimeout(timer);
+          resolveBanner();
+        }
+      });
+      child.once('exit', () => reject(new Error(`npm start exited:\n${out}`)));
+    });
+    banner = out;
+    url = /URL:\s+(\S+)/.exec(banner)![1]!;
+    key = /API key:\s+(\S+)/.exec(banner)![1]!;
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child?.pid) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it('npm start prints the URL, a generated key, and a curl line that returns the echo result', async () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(key).toMatch(/^drv_[A-Za-z0-9_-]{20,}$/);
+    const curl = banner.split('\n').find((l) => l.trim().startsWith('curl '))!;
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', curl.trim()]);
+    expect(JSON.parse(stdout)).toMatchObject({ type: 'echo', status: 'succeeded', output: { hello: 'world' } });
+  });
+
+  const blocks = [...README.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes('$DROVER_URL'));
+
+  it('has curl examples to check', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
+  });
+
+  for (const [i, block] of blocks.entries()) {
+    it(`example ${i + 1} runs and succeeds: ${block.split('\n')[0]!.slice(0, 60)}`, async () => {
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', block], { env: { ...process.env, DROVER_URL: url, DROVER_KEY: key } });
+      expect(stdout.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('documents every DROVER_ variable that configuration reads', () => {
+    const dir = resolve(ROOT, 'packages/shared/src');
+    const sources = readdirSync(dir)
+      .filter((f) => f.startsWith('config'))
+      .map((f) => readFileSync(resolve(dir, f), 'utf8'))
+      .join('\n');
+    const vars = new Set([...sources.matchAll(/'(DROVER_[A-Z0-9_]+)'/g)].map((m) => m[1]!));
+    expect(vars.size).toBeGreaterThan(20);
+    const missing = [...vars].filter((v) => !README.includes(`\`${v}\``));
+    expect(missing).toEqual([]);
+  });
+});
