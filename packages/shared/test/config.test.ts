@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, sha256Hex } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded memory backend with documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.backend).toBe('memory');
+    expect(c.queues).toEqual(['general', 'coding', 'analysis', 'debate', 'scrape']);
+    expect(c.worker.concurrency).toBe(3);
+    expect(c.http).toMatchObject({ host: '127.0.0.1', port: 8080, auth: true, batchMax: 500, bodyLimitBytes: 1_048_576 });
+  });
+
+  it('selects bullmq when a Redis URL is given, and rabbitmq by name', () => {
+    expect(loadConfig({ DROVER_REDIS_URL: 'redis://127.0.0.1:6379' }).backend).toBe('bullmq');
+    expect(loadConfig({ DROVER_REDIS_URL: 'redis://127.0.0.1:6379' }).http.host).toBe('0.0.0.0');
+    const r = loadConfig({ DROVER_BACKEND: 'rabbitmq', DROVER_AMQP_URL: 'amqp://127.0.0.1', DROVER_REDIS_URL: 'redis://127.0.0.1' });
+    expect(r.backend).toBe('rabbitmq');
+  });
+
+  it.each([
+    [{ DROVER_WORKER_CONCURRENCY: 'three' }, /DROVER_WORKER_CONCURRENCY="three".*integer from 1 to 10000/],
+    [{ DROVER_WORKER_CONCURRENCY: '0' }, /DROVER_WORKER_CONCURRENCY/],
+    [{ DROVER_PORT: '70000' }, /DROVER_PORT.*0 to 65535/],
+    [{ DROVER_BACKEND: 'kafka' }, /DROVER_BACKEND="kafka".*memory, bullmq, rabbitmq/],
+    [{ DROVER_BACKEND: 'bullmq' }, /DROVER_REDIS_URL/],
+    [{ DROVER_BACKEND: 'rabbitmq', DROVER_REDIS_URL: 'redis://x' }, /DROVER_AMQP_URL/],
+    [{ DROVER_REDIS_URL: 'http://127.0.0.1' }, /DROVER_REDIS_URL.*redis or rediss/],
+    [{ DROVER_AUTH: 'maybe' }, /DROVER_AUTH="maybe".*true, false/],
+    [{ DROVER_LOG_LEVEL: 'loud' }, /DROVER_LOG_LEVEL.*info/],
+    [{ DROVER_QUEUES: 'General Queue' }, /DROVER_QUEUES/],
+    [{ DROVER_WORKER_QUEUES: 'nope' }, /DROVER_WORKER_QUEUES="nope".*DROVER_QUEUES/],
+    [{ DROVER_API_KEYS: 'acme' }, /DROVER_API_KEYS.*tenant:key/],
+    [{ DROVER_API_KEYS: 'acme:short' }, /at least 16 characters/],
+    [{ DROVER_API_KEYS: 'acme:sha256:xyz' }, /64-character hex/],
+  ])('stops start-up on %o with a message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'DROVER_ERR_CONFIG' });
+    }
+  });
+
+  it('keeps only digests of API keys, and accepts digests', () => {
+    const c = loadConfig({ DROVER_API_KEYS: `acme:0123456789abcdef0123, globex:sha256:${sha256Hex('x'.repeat(20))}` });
+    expect(c.http.apiKeys).toEqual([
+      { tenant: 'acme', sha256: sha256Hex('0123456789abcdef0123') },
+      { tenant: 'globex', sha256: sha256Hex('x'.repeat(20)) },
+    ]);
+    expect(JSON.stringify(c)).not.toContain('0123456789abcdef0123');
+  });
+
+  it('never puts a password from a URL into an error message', () => {
+    expect(() => loadConfig({ DROVER_REDIS_URL: 'http://user:hunter2@host' })).toThrow(/\*\*\*/);
+    expect(() => loadConfig({ DROVER_REDIS_URL: 'http://user:hunter2@host' })).not.toThrow(/hunter2/);
+  });
+});
