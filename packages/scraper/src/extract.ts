@@ -10,6 +10,7 @@ export interface Extracted {
 }
 
 const MAX_LINKS = 1000;
+const BLOCKS = 'p, div, section, article, main, header, footer, nav, aside, h1, h2, h3, h4, h5, h6, li, ul, ol, tr, table, blockquote, pre, dd, dt, figure, figcaption, form, hr';
 
 export function parseHtml(html: string): CheerioAPI {
   return load(html);
@@ -52,10 +53,18 @@ export function extractHtml($: CheerioAPI, finalUrl: string, format: OutputForma
     const clone = scope.clone();
     clone.find('script, style, noscript, template').remove();
     if (format === 'text') {
+      // Block elements become line breaks, so "Heading" and "First para." do not run together.
+      clone.find(BLOCKS).each((_, el) => {
+        $(el).prepend('\n').append('\n');
+      });
+      clone.find('br').replaceWith('\n');
       content = clone
         .toArray()
-        .map((el) => $(el).text().replace(/\s+/g, ' ').trim())
-        .filter((t) => t.length > 0)
+        .map((el) => $(el).text())
+        .join('\n')
+        .split('\n')
+        .map((line) => line.replace(/\s+/g, ' ').trim())
+        .filter((line) => line.length > 0)
         .join('\n');
     } else {
       const html = clone
