@@ -1,0 +1,437 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type {
+  Backend,
+  ConsumeOptions,
+  Consumer,
+  ListPage,
+  ListQuery,
+  QueueCounts,
+  TaskEvent,
+  TaskTypeInfo,
+  WorkerInfo,
+} from '../../backend.js';
+import { DroverError } from '../../errors.js';
+import { submissionFingerprint } from '../../fingerprint.js';
+import { NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
+import { idempotencyConflict } from '../memory-backend.js';
+import type { BullmqBackendOptions } from './bullmq-backend-options.js';
+import { BullmqConsumer, DROVER_BACKOFF } from './bullmq-consumer.js';
+import { CancelRelay } from './cancel-relay.js';
+import { CancelResult, defineCancelScript, runCancelScript } from './cancel-script.js';
+import { EventHub } from './event-hub.js';
+import { CANCELED_REASON, type JobData, toBullmqPriority } from './job-record.js';
+import { JobReader } from './job-reader.js';
+import { redisOptionsFromUrl, unavailable } from './redis-options.js';
+import { SubmitBatcher } from './submit-batcher.js';
+import { WorkerRegistry } from './worker-registry.js';
+
+export type { BullmqBackendOptions } from './bullmq-backend-options.js';
+
+interface PreparedJob {
+  index: number;
+  req: SubmitRequest;
+  record: TaskRecord;
+  job: { name: string; data: JobData; opts: Record<string, unknown> };
+}
+
+/**
+ * The production backend: one BullMQ queue per Drover queue, and the BullMQ job is the task
+ * record (see job-record.ts). Task ids are `<queue>.<uuid>`, or `<queue>.k<digest>` for an
+ * idempotency key, so get() and cancel() know the queue without a lookup.
+ *
+ * Connections: one producer connection shared by every Queue, with the offline queue disabled
+ * and one retry per request, so calls fail fast (DROVER_ERR_BACKEND_UNAVAILABLE) while Redis is
+ * down and work again once ioredis reconnects; workers, event readers and the cancel
+ * subscriber get their own connections (maxRetriesPerRequest: null, as BullMQ requires).
+ */
+export class BullmqBackend implements Backend {
+  readonly kind = 'bullmq' as const;
+  private readonly connection: RedisOptions;
+  private readonly producer: Redis;
+  private readonly prefix: string;
+  private readonly keyBase: string;
+  private readonly queues = new Map<string, Queue>();
+  private readonly known = new Set<string>();
+  private readonly consumers = new Set<BullmqConsumer>();
+  private readonly reader: JobReader;
+  private readonly registry: WorkerRegistry;
+  private readonly hub: EventHub;
+  private readonly relay: CancelRelay;
+  private readonly batcher: SubmitBatcher<SubmitRequest, SubmitResult>;
+  private readonly onError: (err: unknown) => void;
+  private everReady = false;
+  private closed = false;
+
+  constructor(private readonly options: BullmqBackendOptions) {
+    this.prefix = options.prefix;
+    this.keyBase = `${options.prefix}:_drover:`;
+    this.onError = options.onError ?? (() => undefined);
+    this.connection = redisOptionsFromUrl(options.redisUrl);
+    this.producer = new Redis({
+      ...this.connection,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+    this.producer.on('error', this.onError);
+    this.producer.on('ready', () => {
+      this.everReady = true;
+    });
+    defineCancelScript(this.producer);
+    this.reader = new JobReader(this.producer, this.prefix, (id) => this.childrenKey(id));
+    this.registry = new WorkerRegistry(this.producer, this.keyBase);
+    this.hub = new EventHub(this.producer, this.connection, this.prefix, this.onError);
+    this.relay = new CancelRelay(this.connection, `${this.keyBase}cancel`, this.onError);
+    this.batcher = new SubmitBatcher((reqs) => this.addMany(reqs));
+    for (const q of options.queues) this.known.add(q);
+  }
+
+  submit(req: SubmitRequest): Promise<SubmitResult> {
+    return this.batcher.add(req);
+  }
+
+  async submitMany(reqs: SubmitRequest[]): Promise<SubmitResult[]> {
+    const results = await this.addMany(reqs);
+    const failed = results.find((r): r is Error => r instanceof Error);
+    if (failed) throw failed;
+    return results as SubmitResult[];
+  }
+
+  async get(id: string): Promise<TaskRecord | null> {
+    const queue = queueOfId(id);
+    if (!queue) return null;
+    return this.io(() => this.reader.get(id, queue));
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    if (query.queue !== undefined && !NAME_RE.test(query.queue)) return { items: [], nextCursor: null };
+    const queues = query.queue ? [query.queue] : await this.allQueues();
+    return this.io(() => this.reader.list(query, queues));
+  }
+
+  async cancel(id: string): Promise<TaskRecord | null> {
+    const queue = queueOfId(id);
+    if (!queue) return null;
+    const result = await this.io(() =>
+      runCancelScript(this.producer, {
+        keyPrefix: `${this.prefix}:${queue}:`,
+        jobId: id,
+        reason: CANCELED_REASON,
+        channel: this.relay.channel,
+        retentionMs: this.options.resultTtlSeconds * 1000,
+      }),
+    );
+    if (result === CancelResult.NOT_FOUND) return null;
+    // Running here: abort now rather than after the pub/sub round trip.
+    if (result === CancelResult.RUNNING) this.relay.deliver(id);
+    return this.get(id);
+  }
+
+  async consume(queue: string, options: ConsumeOptions): Promise<Consumer> {
+    this.assertQueue(queue);
+    await this.ensureUp();
+    this.noteQueue(queue);
+    await this.io(() => this.relay.start());
+    const consumer = new BullmqConsumer({
+      ...options,
+      queue,
+      prefix: this.prefix,
+      connection: this.connection,
+      relay: this.relay,
+      resultTtlSeconds: this.options.resultTtlSeconds,
+      lockDurationMs: this.options.lockDurationMs ?? 30_000,
+      stalledIntervalMs: this.options.stalledIntervalMs ?? 15_000,
+      maxStalledCount: this.options.maxStalledCount ?? 2,
+      onError: this.onError,
+      onClosed: (c) => this.consumers.delete(c),
+    });
+    this.consumers.add(consumer);
+    await consumer.ready();
+    return consumer;
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    this.assertQueue(queue);
+    const q = this.queue(queue);
+    const [c, paused] = await this.io(() =>
+      Promise.all([q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'), q.isPaused()]),
+    );
+    const n = (k: string) => c[k] ?? 0;
+    return {
+      queued: n('waiting') + n('prioritized'),
+      delayed: n('delayed'),
+      running: n('active'),
+      succeeded: n('completed'),
+      failed: n('failed'),
+      paused,
+    };
+  }
+
+  async pause(queue: string): Promise<void> {
+    this.assertQueue(queue);
+    await this.io(() => this.queue(queue).pause());
+  }
+
+  async resume(queue: string): Promise<void> {
+    this.assertQueue(queue);
+    await this.io(() => this.queue(queue).resume());
+  }
+
+  async isPaused(queue: string): Promise<boolean> {
+    this.assertQueue(queue);
+    return this.io(() => this.queue(queue).isPaused());
+  }
+
+  async onEvent(listener: (event: TaskEvent) => void): Promise<() => void> {
+    const queues = await this.allQueues();
+    return this.io(() => this.hub.subscribe(listener, queues));
+  }
+
+  heartbeat(worker: WorkerInfo, ttlMs: number): Promise<void> {
+    return this.io(() => this.registry.heartbeat(worker, ttlMs));
+  }
+
+  removeWorker(id: string): Promise<void> {
+    return this.io(() => this.registry.remove(id));
+  }
+
+  workers(): Promise<WorkerInfo[]> {
+    return this.io(() => this.registry.list());
+  }
+
+  registerTaskTypes(types: TaskTypeInfo[]): Promise<void> {
+    return this.io(() => this.registry.registerTypes(types));
+  }
+
+  taskTypes(): Promise<TaskTypeInfo[]> {
+    return this.io(() => this.registry.types());
+  }
+
+  async ping(): Promise<void> {
+    await this.io(() => this.producer.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const settle = (p: Promise<unknown>) => p.catch(this.onError);
+    await Promise.all([...this.consumers].map((c) => settle(c.close(0))));
+    await Promise.all([settle(this.hub.close()), settle(this.relay.close())]);
+    await Promise.all([...this.queues.values()].map((q) => settle(q.close())));
+    this.queues.clear();
+    try {
+      await this.producer.quit();
+    } catch {
+      this.producer.disconnect();
+    }
+  }
+
+  // ---- submission ----
+
+  /** One addBulk per queue (one pipeline each, all sent together); per-request errors. */
+  private async addMany(reqs: SubmitRequest[]): Promise<Array<SubmitResult | Error>> {
+    const out: Array<SubmitResult | Error> = new Array(reqs.length);
+    const byQueue = new Map<string, PreparedJob[]>();
+    const keyed: PreparedJob[] = [];
+    const now = Date.now();
+    reqs.forEach((req, index) => {
+      const invalid = checkRequest(req);
+      if (invalid) {
+        out[index] = invalid;
+        return;
+      }
+      const p = prepare(req, index, now);
+      const list = byQueue.get(req.queue);
+      if (list) list.push(p);
+      else byQueue.set(req.queue, [p]);
+      if (p.job.data.nonce) keyed.push(p);
+      else out[index] = { task: p.record, created: true };
+    });
+    if (byQueue.size === 0) return out;
+
+    await this.ensureUp();
+    const work: Array<Promise<unknown>> = [];
+    for (const [queue, jobs] of byQueue) {
+      work.push(this.queue(queue).addBulk(jobs.map((j) => j.job)));
+      if (!this.known.has(queue)) work.push(this.noteQueue(queue));
+    }
+    const parents = reqs.some((r) => r.parentId);
+    try {
+      await Promise.all(work);
+      if (keyed.length > 0) await this.settleKeyed(keyed, out);
+      if (parents) await this.linkChildren(reqs, out);
+    } catch (err) {
+      throw unavailable(err);
+    }
+    return out;
+  }
+
+  /**
+   * BullMQ keeps the first job stored under an id and ignores later adds; the Job object addBulk
+   * returns is built client-side either way. So read back what is stored: our nonce means this
+   * request created it; another nonce means it already existed (same body, or a conflict).
+   */
+  private async settleKeyed(keyed: PreparedJob[], out: Array<SubmitResult | Error>): Promise<void> {
+    const p = this.producer.pipeline();
+    for (const k of keyed) p.hget(`${this.prefix}:${k.req.queue}:${k.record.id}`, 'data');
+    const res = (await p.exec()) ?? [];
+    const existing: PreparedJob[] = [];
+    keyed.forEach((k, i) => {
+      const raw = res[i]?.[1] as string | null | undefined;
+      const stored = raw ? (JSON.parse(raw) as JobData) : undefined;
+      if (stored?.nonce === k.job.data.nonce) out[k.index] = { task: k.record, created: true };
+      else if (stored && stored.fingerprint !== k.job.data.fingerprint) out[k.index] = idempotencyConflict(k.req.idempotencyKey!);
+      else existing.push(k);
+    });
+    const records = await Promise.all(existing.map((k) => this.reader.get(k.record.id, k.req.queue)));
+    existing.forEach((k, i) => {
+      const task = records[i];
+      out[k.index] = task ? { task, created: false } : new DroverError('INTERNAL', `Task ${k.record.id} vanished while being submitted; submit again.`);
+    });
+  }
+
+  private async linkChildren(reqs: SubmitRequest[], out: Array<SubmitResult | Error>): Promise<void> {
+    const p = this.producer.pipeline();
+    reqs.forEach((r, i) => {
+      const res = out[i];
+      if (r.parentId && res && !(res instanceof Error) && res.created) p.rpush(this.childrenKey(r.parentId), res.task.id);
+    });
+    if (p.length > 0) await p.exec();
+  }
+
+  // ---- plumbing ----
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.producer, prefix: this.prefix });
+      q.on('error', this.onError);
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /** Remembers a queue in Redis, so list() and onEvent() of every process can find it. */
+  private noteQueue(queue: string): Promise<unknown> {
+    if (this.known.has(queue)) return Promise.resolve();
+    this.known.add(queue);
+    if (this.hub.active) this.hub.watch(queue).catch(this.onError);
+    return this.producer.sadd(`${this.keyBase}queues`, queue).catch((err: unknown) => {
+      this.known.delete(queue);
+      throw err;
+    });
+  }
+
+  private async allQueues(): Promise<string[]> {
+    const stored = await this.io(() => this.producer.smembers(`${this.keyBase}queues`));
+    return [...new Set([...this.options.queues, ...this.known, ...stored])];
+  }
+
+  private childrenKey(parentId: string): string {
+    return `${this.keyBase}children:${parentId}`;
+  }
+
+  private assertQueue(queue: string): void {
+    if (!NAME_RE.test(queue)) throw new DroverError('UNKNOWN_QUEUE', `Queue ${JSON.stringify(queue)} is not a valid queue name (${NAME_RE.source}).`);
+  }
+
+  /** Fails fast when Redis is down; waits briefly only for the very first connection. */
+  private async ensureUp(): Promise<void> {
+    if (this.closed) throw new DroverError('BACKEND_UNAVAILABLE', 'The bullmq backend is closed.');
+    if (this.producer.status === 'ready') return;
+    if (!this.everReady && (this.producer.status === 'connecting' || this.producer.status === 'connect')) {
+      const timeoutMs = this.options.connectTimeoutMs ?? 2000;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.producer.off('ready', done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        this.producer.once('ready', done);
+      });
+      if ((this.producer.status as string) === 'ready') return;
+    }
+    throw new DroverError('BACKEND_UNAVAILABLE', `Redis at ${this.connection.host}:${this.connection.port} is not connected (${this.producer.status}); retry shortly.`, {
+      retryable: true,
+    });
+  }
+
+  private async io<T>(op: () => Promise<T>): Promise<T> {
+    await this.ensureUp();
+    try {
+      return await op();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}
+
+function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
+  const key = req.idempotencyKey ?? null;
+  const id = key ? idempotentId(req.tenant, req.queue, key) : `${req.queue}.${randomUUID()}`;
+  const data: JobData = { input: req.input, tenant: req.tenant, priority: req.priority, timeoutMs: req.timeoutMs, backoffMs: req.backoffMs };
+  if (key) {
+    data.idempotencyKey = key;
+    data.fingerprint = submissionFingerprint(req);
+    data.nonce = randomBytes(9).toString('base64url');
+  }
+  if (req.parentId) data.parentId = req.parentId;
+  const opts: Record<string, unknown> = { jobId: id, timestamp: now };
+  const priority = toBullmqPriority(req.priority);
+  if (priority > 0) opts.priority = priority;
+  if (req.delayMs > 0) opts.delay = req.delayMs;
+  if (req.maxAttempts > 1) {
+    opts.attempts = req.maxAttempts;
+    opts.backoff = { type: DROVER_BACKOFF, delay: req.backoffMs };
+  }
+  const record: TaskRecord = {
+    id,
+    type: req.type,
+    queue: req.queue,
+    tenant: req.tenant,
+    status: req.delayMs > 0 ? 'delayed' : 'queued',
+    input: req.input ?? null,
+    output: null,
+    error: null,
+    progress: null,
+    priority: req.priority,
+    attempt: 0,
+    maxAttempts: req.maxAttempts,
+    timeoutMs: req.timeoutMs,
+    parentId: req.parentId ?? null,
+    children: [],
+    idempotencyKey: key,
+    createdAt: new Date(now).toISOString(),
+    startedAt: null,
+    finishedAt: null,
+  };
+  return { index, req, record, job: { name: req.type, data, opts } };
+}
+
+/** Same tenant, queue and key → same job id; BullMQ then refuses to store a second job. */
+function idempotentId(tenant: string, queue: string, key: string): string {
+  const digest = createHash('sha256').update(`${tenant}\0${queue}\0${key}`).digest('base64url').slice(0, 32);
+  return `${queue}.k${digest}`;
+}
+
+function checkRequest(req: SubmitRequest): DroverError | undefined {
+  if (!NAME_RE.test(req.queue)) return new DroverError('UNKNOWN_QUEUE', `Queue ${JSON.stringify(req.queue)} is not a valid queue name (${NAME_RE.source}).`);
+  if (!Number.isInteger(req.priority) || req.priority < PRIORITY_MIN || req.priority > PRIORITY_MAX) {
+    return new DroverError('VALIDATION', `priority must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}; got ${req.priority}.`);
+  }
+  if (!Number.isInteger(req.maxAttempts) || req.maxAttempts < 1) return new DroverError('VALIDATION', `maxAttempts must be an integer ≥ 1; got ${req.maxAttempts}.`);
+  if (!(req.timeoutMs >= 1)) return new DroverError('VALIDATION', `timeoutMs must be ≥ 1; got ${req.timeoutMs}.`);
+  if (!(req.delayMs >= 0)) return new DroverError('VALIDATION', `delayMs must be ≥ 0; got ${req.delayMs}.`);
+  return undefined;
+}
+
+/** The queue an id belongs to (ids are `<queue>.<rest>`), or undefined for a foreign id. */
+function queueOfId(id: string): string | undefined {
+  if (!TASK_ID_RE.test(id)) return undefined;
+  const dot = id.indexOf('.');
+  const queue = dot > 0 ? id.slice(0, dot) : '';
+  return NAME_RE.test(queue) ? queue : undefined;
+}

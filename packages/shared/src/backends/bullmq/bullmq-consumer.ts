@@ -1,0 +1,141 @@
+import { type ConnectionOptions, type Job, type MinimalJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
+import { runAttempt } from '../../attempt.js';
+import type { ConsumeOptions, Consumer } from '../../backend.js';
+import { backoffDelay } from '../../backoff.js';
+import type { TaskRecord } from '../../task.js';
+import type { CancelRelay } from './cancel-relay.js';
+import { CANCELED_REASON, type JobData, encodeTaskError } from './job-record.js';
+
+export interface BullmqConsumerOptions extends ConsumeOptions {
+  queue: string;
+  prefix: string;
+  connection: RedisOptions;
+  relay: CancelRelay;
+  resultTtlSeconds: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  onError: (err: unknown) => void;
+  onClosed: (consumer: BullmqConsumer) => void;
+}
+
+/** The backoff type Drover jobs carry; resolved by the strategy below on every worker. */
+export const DROVER_BACKOFF = 'drover';
+
+/**
+ * One BullMQ Worker per consume() call. Handlers run through runAttempt, so timeout, cancel and
+ * error classification match every other backend; the outcome is turned into what BullMQ
+ * understands: a return value, an Error (retried with Drover's jittered backoff), an
+ * UnrecoverableError (not retried), or moveToWait + WaitingError (put back, attempt not counted).
+ */
+export class BullmqConsumer implements Consumer {
+  private readonly worker: Worker<JobData>;
+  private readonly shutdown = new AbortController();
+  private active = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: BullmqConsumerOptions) {
+    const { queue, relay, handler } = options;
+    const keyPrefix = `${options.prefix}:${queue}:`;
+    const shutdown = this.shutdown.signal;
+    // Two parameters only: a third (the signal) would make BullMQ keep a controller per job.
+    const processor = async (job: Job<JobData>, token?: string): Promise<unknown> => {
+      const id = job.id as string;
+      const cancel = relay.track(id, keyPrefix + id);
+      this.active++;
+      try {
+        const outcome = await runAttempt(taskFromJob(job, queue), handler, {
+          cancel: cancel.signal,
+          shutdown,
+          progress: (value) => job.updateProgress(value as number | object),
+        });
+        switch (outcome.kind) {
+          case 'succeeded':
+            return outcome.output;
+          case 'failed':
+            throw outcome.error.retryable ? new Error(encodeTaskError(outcome.error)) : new UnrecoverableError(encodeTaskError(outcome.error));
+          case 'canceled':
+            throw new UnrecoverableError(CANCELED_REASON);
+          case 'interrupted':
+            // Back to the queue now (not after a stalled check), and the attempt does not count.
+            await job.moveToWait(token);
+            throw new WaitingError();
+        }
+      } finally {
+        this.active--;
+        relay.untrack(id);
+      }
+    };
+
+    // Crashed (SIGKILLed) workers: their lock expires after lockDuration and the stalled checker
+    // of any live worker (every stalledInterval) puts the job back, so a lost job runs again
+    // within about lockDuration + stalledInterval. maxStalledCount > 1 tolerates a second crash
+    // before the job is failed (reported as DROVER_ERR_WORKER_LOST) rather than retried forever.
+    this.worker = new Worker<JobData>(queue, processor, {
+      connection: { ...options.connection, maxRetriesPerRequest: null } as ConnectionOptions,
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: options.maxStalledCount,
+      removeOnComplete: { age: options.resultTtlSeconds },
+      removeOnFail: { age: options.resultTtlSeconds },
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) =>
+          backoffDelay(attemptsMade, (job?.opts.backoff as { delay?: number } | undefined)?.delay ?? 0),
+      },
+    });
+    this.worker.on('error', options.onError);
+  }
+
+  /** Resolves when the worker's connections are up and it is fetching. */
+  async ready(): Promise<void> {
+    await this.worker.waitUntilReady();
+  }
+
+  running(): number {
+    return this.active;
+  }
+
+  close(graceMs = 0): Promise<void> {
+    this.closing ??= (async () => {
+      // Worker.close() stops fetching at once and waits for running jobs; past the grace period
+      // the shutdown signal turns them into 'interrupted', which puts them back in the queue.
+      const timer = setTimeout(() => this.shutdown.abort(), graceMs);
+      try {
+        await this.worker.close();
+      } finally {
+        clearTimeout(timer);
+        this.options.onClosed(this);
+      }
+    })();
+    return this.closing;
+  }
+}
+
+/** The record a handler sees: the job as it is now, running its next attempt. */
+function taskFromJob(job: Job<JobData>, queue: string): TaskRecord {
+  const d = job.data;
+  return {
+    id: job.id as string,
+    type: job.name,
+    queue,
+    tenant: d.tenant,
+    status: 'running',
+    input: d.input ?? null,
+    output: null,
+    error: null,
+    progress: job.progress === 0 && job.attemptsStarted <= 1 ? null : (job.progress ?? null),
+    priority: d.priority,
+    attempt: job.attemptsMade + 1,
+    maxAttempts: job.opts.attempts ?? 1,
+    timeoutMs: d.timeoutMs,
+    parentId: d.parentId ?? null,
+    children: [],
+    idempotencyKey: d.idempotencyKey ?? null,
+    createdAt: new Date(job.timestamp).toISOString(),
+    startedAt: job.processedOn ? new Date(job.processedOn).toISOString() : null,
+    finishedAt: null,
+  };
+}

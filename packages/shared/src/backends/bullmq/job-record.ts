@@ -1,0 +1,120 @@
+import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
+
+/**
+ * The BullMQ job is the task record: its name is the task type, its data carries the input and
+ * the Drover fields BullMQ has no slot for, and everything else (attempts, timestamps, result,
+ * progress) comes from BullMQ's own job fields. Nothing is stored twice.
+ */
+export interface JobData {
+  input: unknown;
+  tenant: string;
+  /** Drover priority (0-10); BullMQ's own priority field holds the mapped value. */
+  priority: number;
+  timeoutMs: number;
+  backoffMs: number;
+  /** Present only when set, to keep the common job small. */
+  idempotencyKey?: string;
+  fingerprint?: string;
+  parentId?: string;
+  /** Random per submission: tells the winner of a same-key race from the losers. */
+  nonce?: string;
+}
+
+/** BullMQ state names, as returned by the set a job was found in. */
+export type JobState = 'waiting' | 'prioritized' | 'delayed' | 'active' | 'completed' | 'failed';
+
+/**
+ * Drover priority 10 maps to BullMQ's plain wait list (which BullMQ always serves before any
+ * prioritized job); 9..0 map to BullMQ priorities 1..10 (1 is BullMQ's highest). Order is
+ * preserved: higher Drover priority first, FIFO within a priority.
+ */
+export function toBullmqPriority(priority: number): number {
+  return 10 - priority;
+}
+
+/** failedReason holds the TaskError as JSON, so code and retryable survive the round trip. */
+export function encodeTaskError(error: TaskError): string {
+  return JSON.stringify({ code: error.code, message: error.message, retryable: error.retryable });
+}
+
+export function decodeTaskError(failedReason: string | undefined): TaskError | null {
+  if (!failedReason) return null;
+  if (failedReason.startsWith('{"code":')) {
+    try {
+      return JSON.parse(failedReason) as TaskError;
+    } catch {
+      // fall through: a reason someone else wrote
+    }
+  }
+  // Written by BullMQ itself: the stalled checker gave up on a job whose workers kept dying.
+  const lost = /stalled/i.test(failedReason);
+  return { code: lost ? 'DROVER_ERR_WORKER_LOST' : 'DROVER_ERR_TASK_FAILED', message: failedReason, retryable: lost };
+}
+
+export const CANCELED_CODE = 'DROVER_ERR_TASK_CANCELED';
+export const CANCELED_ERROR: TaskError = { code: CANCELED_CODE, message: 'Task was canceled.', retryable: false };
+export const CANCELED_REASON = encodeTaskError(CANCELED_ERROR);
+
+/** The raw job hash as HGETALL returns it. */
+export type JobHash = Record<string, string>;
+
+/** The hash fields list() and get() need (HMGET order). */
+export const JOB_FIELDS = ['name', 'data', 'opts', 'timestamp', 'processedOn', 'finishedOn', 'returnvalue', 'failedReason', 'atm', 'progress'] as const;
+
+export function hashFromFields(values: Array<string | null>): JobHash | null {
+  if (values[0] == null) return null;
+  const hash: JobHash = {};
+  JOB_FIELDS.forEach((f, i) => {
+    const v = values[i];
+    if (v != null) hash[f] = v;
+  });
+  return hash;
+}
+
+/** Maps a stored job (hash fields + the set it sits in) to a TaskRecord. */
+export function recordFromHash(id: string, queue: string, hash: JobHash, state: JobState, children: string[]): TaskRecord {
+  const data = JSON.parse(hash.data ?? '{}') as JobData;
+  const opts = JSON.parse(hash.opts ?? '{}') as { attempts?: number };
+  const attemptsMade = Number(hash.atm ?? 0);
+  const error = decodeTaskError(hash.failedReason);
+  let status: TaskStatus;
+  switch (state) {
+    case 'completed':
+      status = 'succeeded';
+      break;
+    case 'failed':
+      status = error?.code === CANCELED_CODE ? 'canceled' : 'failed';
+      break;
+    case 'delayed':
+      status = 'delayed';
+      break;
+    case 'active':
+      status = 'running';
+      break;
+    default:
+      status = 'queued';
+  }
+  const processedOn = hash.processedOn;
+  const finishedOn = hash.finishedOn;
+  return {
+    id,
+    type: hash.name ?? '',
+    queue,
+    tenant: data.tenant,
+    status,
+    input: data.input ?? null,
+    output: status === 'succeeded' && hash.returnvalue !== undefined ? (JSON.parse(hash.returnvalue) ?? null) : null,
+    error: status === 'succeeded' ? null : error,
+    progress: hash.progress === undefined ? null : (JSON.parse(hash.progress) ?? null),
+    priority: data.priority,
+    attempt: status === 'running' ? attemptsMade + 1 : attemptsMade,
+    maxAttempts: opts.attempts ?? 1,
+    timeoutMs: data.timeoutMs,
+    parentId: data.parentId ?? null,
+    children,
+    idempotencyKey: data.idempotencyKey ?? null,
+    createdAt: new Date(Number(hash.timestamp)).toISOString(),
+    startedAt: processedOn ? new Date(Number(processedOn)).toISOString() : null,
+    finishedAt: finishedOn && (status === 'succeeded' || status === 'failed' || status === 'canceled') ? new Date(Number(finishedOn)).toISOString() : null,
+  };
+}
