@@ -1,0 +1,71 @@
+import { RedisServer, freePort, uniqueName, waitUntil } from '@drover/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BullmqBackend } from '../src/backends/bullmq/bullmq-backend.js';
+import { FINISHED_STATUSES, completeSubmit } from '../src/task.js';
+
+/** Settles within `ms` or fails the test: "fails fast" means it never hangs. */
+async function settlesWithin<T>(p: Promise<T>, ms: number): Promise<PromiseSettledResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([Promise.allSettled([p]).then((r) => r[0]!), hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('bullmq backend while Redis is down', () => {
+  let server: RedisServer;
+  let backend: BullmqBackend;
+  const req = () => completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { n: 1 } });
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    backend = new BullmqBackend({ redisUrl: server.url, prefix: uniqueName('down'), queues: ['alpha'], resultTtlSeconds: 60 });
+  });
+
+  afterAll(async () => {
+    await backend?.close();
+    await server?.stop();
+  });
+
+  it('fails producer calls fast with DROVER_ERR_BACKEND_UNAVAILABLE, and recovers by itself', async () => {
+    const ran: string[] = [];
+    const consumer = await backend.consume('alpha', { concurrency: 2, handler: async (t) => void ran.push(t.id) });
+    const before = await backend.submit(req());
+    await waitUntil(() => ran.includes(before.task.id), 'the first task to run');
+
+    await server.kill();
+    for (const call of [() => backend.submit(req()), () => backend.submitMany([req(), req()]), () => backend.get(before.task.id), () => backend.counts('alpha'), () => backend.ping()]) {
+      const outcome = await settlesWithin(call(), 5000);
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'DROVER_ERR_BACKEND_UNAVAILABLE' });
+    }
+
+    await server.launch();
+    // Same port, empty data set: the producer and the worker reconnect without being told to.
+    const after = await waitUntil(() => backend.submit(req()).catch(() => null), 'submit to work again', 20_000, 200);
+    const done = await waitUntil(
+      async () => {
+        const t = await backend.get(after.task.id);
+        return t && FINISHED_STATUSES.has(t.status) ? t : null;
+      },
+      'the task submitted after the restart to finish',
+      30_000,
+      100,
+    );
+    expect(done.status).toBe('succeeded');
+    expect(ran).toContain(after.task.id);
+    await consumer.close(0);
+  }, 60_000);
+
+  it('fails fast when Redis was never reachable, and closes without hanging', async () => {
+    const port = await freePort();
+    const orphan = new BullmqBackend({ redisUrl: `redis://127.0.0.1:${port}`, prefix: uniqueName('never'), queues: ['alpha'], resultTtlSeconds: 60 });
+    const outcome = await settlesWithin(orphan.submit(req()), 5000);
+    expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'DROVER_ERR_BACKEND_UNAVAILABLE' });
+    expect((await settlesWithin(orphan.close(), 5000)).status).toBe('fulfilled');
+  });
+});
