@@ -38,7 +38,8 @@ describe('bullmq backend while Redis is down', () => {
     await waitUntil(() => ran.includes(before.task.id), 'the first task to run');
 
     await server.kill();
-    for (const call of [() => backend.submit(req()), () => backend.submitMany([req(), req()]), () => backend.get(before.task.id), () => backend.counts('alpha'), () => backend.ping()]) {
+    const calls: Array<() => Promise<unknown>> = [() => backend.submit(req()), () => backend.submitMany([req(), req()]), () => backend.get(before.task.id), () => backend.counts("alpha"), () => backend.ping()];
+    for (const call of calls) {
       const outcome = await settlesWithin(call(), 5000);
       expect(outcome.status).toBe('rejected');
       expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'DROVER_ERR_BACKEND_UNAVAILABLE' });
