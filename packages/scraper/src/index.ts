@@ -3,7 +3,7 @@
  * escalation, an SSRF guard enforced at connect time, and cluster-wide limits in Redis.
  */
 export { createScraper, retryAfterMs } from './scraper.js';
-export type { Scraper, ScraperOptions, ScrapeContext, ScrapeRequest, ScrapeResult } from './scraper-options.js';
+export type { FetchResult, Scraper, ScraperOptions, ScrapeContext, ScrapeRequest, ScrapeResult } from './scraper-options.js';
 export { ScrapeError, ScrapeErrorCodes, isScrapeError, type ScrapeErrorCode } from './scrape-error.js';
 export { classify, isSpaShell, type Verdict, type BlockReason } from './classify.js';
 export { classifyAddress, type AddressClass } from './address-class.js';

@@ -17,10 +17,16 @@ export interface AcquireOptions {
   signal?: AbortSignal | undefined;
 }
 
+export interface Admission {
+  waitMs: number;
+  /** 1-based index of the spec that made the caller wait (0 when admitted). */
+  which: number;
+}
+
 /** Where the counters live: Redis for a cluster, memory for one process. */
 export interface RateLimitStore {
   /** Admits now (waitMs 0) or says how long to wait and which spec (1-based) blocked. */
-  tryAcquire(specs: readonly LimitSpec[], windowMs: number, id: string): Promise<{ waitMs: number; which: number }>;
+  tryAcquire(specs: readonly LimitSpec[], windowMs: number): Admission | Promise<Admission>;
   penalize(key: string, pauseMs: number, windowMs: number): Promise<void>;
 }
 
@@ -42,9 +48,10 @@ export class RateLimiter {
   /** Waits until every spec admits the request; returns the ms spent waiting. */
   async acquire(specs: readonly LimitSpec[], options: AcquireOptions): Promise<number> {
     const started = Date.now();
-    const id = randomUUID();
     for (;;) {
-      const { waitMs, which } = await this.store.tryAcquire(specs, this.windowMs, id);
+      // The memory store answers synchronously; skipping the await keeps the hot path tick-free.
+      const answer = this.store.tryAcquire(specs, this.windowMs);
+      const { waitMs, which } = answer instanceof Promise ? await answer : answer;
       if (waitMs <= 0) return Date.now() - started;
       const now = Date.now();
       if (now + waitMs > options.deadline) {
@@ -74,9 +81,9 @@ export class RedisRateLimitStore implements RateLimitStore {
     private readonly prefix: string,
   ) {}
 
-  async tryAcquire(specs: readonly LimitSpec[], windowMs: number, id: string): Promise<{ waitMs: number; which: number }> {
+  async tryAcquire(specs: readonly LimitSpec[], windowMs: number): Promise<Admission> {
     const keys = specs.flatMap((s) => [this.logKey(s.key), this.coolKey(s.key)]);
-    const res = (await this.acquireScript.run(this.redis, keys, [windowMs, id, ...specs.map((s) => s.limit)])) as [number, number];
+    const res = (await this.acquireScript.run(this.redis, keys, [windowMs, randomUUID(), ...specs.map((s) => s.limit)])) as [number, number];
     return { waitMs: Number(res[0]), which: Number(res[1]) };
   }
 
@@ -103,7 +110,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
   private readonly logs = new Map<string, number[]>();
   private readonly cooldowns = new Map<string, Cooldown>();
 
-  async tryAcquire(specs: readonly LimitSpec[], windowMs: number): Promise<{ waitMs: number; which: number }> {
+  tryAcquire(specs: readonly LimitSpec[], windowMs: number): Admission {
     const now = Date.now();
     let waitMs = 0;
     let which = 0;
@@ -119,8 +126,15 @@ export class MemoryRateLimitStore implements RateLimitStore {
       }
       if (spec.limit > 0) {
         const effective = Math.max(1, Math.floor(spec.limit * (cool?.factor ?? 1)));
-        const log = (this.logs.get(spec.key) ?? []).filter((t) => t > now - windowMs);
-        this.logs.set(spec.key, log);
+        let log = this.logs.get(spec.key);
+        if (!log) {
+          log = [];
+          this.logs.set(spec.key, log);
+        }
+        // Admission times are appended in order, so the expired ones are a prefix.
+        let expired = 0;
+        while (expired < log.length && log[expired]! <= now - windowMs) expired++;
+        if (expired > 0) log.splice(0, expired);
         if (log.length >= effective) {
           const w = log[log.length - effective]! + windowMs - now + 1;
           if (w > waitMs) {

@@ -48,7 +48,24 @@ export interface ScrapeResult {
   timings: { totalMs: number; rateLimitWaitMs: number; fetchMs: number; slotWaitMs?: number };
 }
 
+/** A standard-mode response before extraction (what `Scraper.fetch` returns). */
+export interface FetchResult {
+  url: string;
+  finalUrl: string;
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  contentType: string | undefined;
+  /** Decompressed body. */
+  body: Buffer;
+  redirects: number;
+}
+
 export interface Scraper {
   scrape(input: ScrapeRequest, ctx?: ScrapeContext): Promise<ScrapeResult>;
+  /**
+   * Standard mode without extraction: the same SSRF guard, rate limits, redirects, size cap and
+   * decompression, returning the raw body (for JSON APIs, files a task parses itself, benchmarks).
+   */
+  fetch(url: string, options?: ScrapeContext & { headers?: Record<string, string>; timeoutMs?: number }): Promise<FetchResult>;
   close(): Promise<void>;
 }

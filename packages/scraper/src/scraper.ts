@@ -11,6 +11,7 @@ import type { ScrapeContext, Scraper, ScraperOptions, ScrapeRequest, ScrapeResul
 import { MemorySemaphore, RedisSemaphore } from './semaphore.js';
 import { type FetchedPage, firstHeader, mimeOf, StandardFetcher } from './standard-fetcher.js';
 import { checkTargetUrl, type UrlPolicy } from './target-url.js';
+import { DeadlineSignal } from './deadline-signal.js';
 import { ZenrowsClient, type ZenrowsResponse } from './zenrows-client.js';
 import type { ScrapeZenrowsOptions } from '@drover/shared';
 
@@ -23,7 +24,7 @@ const MAX_RETRY_AFTER_MS = 600_000;
 interface Run {
   url: URL;
   deadline: number;
-  signal: AbortSignal;
+  budget: DeadlineSignal;
   started: number;
   rateLimitWaitMs: number;
 }
@@ -58,7 +59,13 @@ export function createScraper(options: ScraperOptions): Scraper {
   };
 
   const waitForLimits = async (run: Run, url: URL) => {
-    const waited = await limiter.acquire(limitsFor(url), { deadline: run.deadline, signal: run.signal });
+    const waited = await limiter.acquire(limitsFor(url), {
+      deadline: run.deadline,
+      // A getter: the AbortSignal is only built if the limiter actually has to sleep.
+      get signal() {
+        return run.budget.signal;
+      },
+    });
     if (waited > 0) {
       metrics.rateLimitWaits.inc({ scope: 'domain' });
       metrics.rateLimitWaitSeconds.observe({ scope: 'domain' }, waited / 1000);
@@ -81,14 +88,14 @@ export function createScraper(options: ScraperOptions): Scraper {
   const fetchStandard = (run: Run, headers: Record<string, string>): Promise<FetchedPage> =>
     standard.fetch(run.url, {
       headers,
-      signal: run.signal,
+      signal: run.budget.emitter,
       beforeHop: (url) => waitForLimits(run, url),
-      afterHop: async (url, status, resHeaders) => {
+      afterHop: (url, status, resHeaders) => {
         // A 429, or a 503 with Retry-After, slows this domain down for every worker.
+        if (status !== 429 && status !== 503) return undefined;
         const retryAfter = retryAfterMs(firstHeader(resHeaders['retry-after']));
-        if (status === 429 || (status === 503 && retryAfter !== undefined)) {
-          await limiter.penalize(`domain:${url.hostname.toLowerCase()}`, Math.min(retryAfter ?? 0, MAX_RETRY_AFTER_MS));
-        }
+        if (status === 503 && retryAfter === undefined) return undefined;
+        return limiter.penalize(`domain:${url.hostname.toLowerCase()}`, Math.min(retryAfter ?? 0, MAX_RETRY_AFTER_MS));
       },
     });
 
@@ -118,7 +125,7 @@ export function createScraper(options: ScraperOptions): Scraper {
   const scrapeZenrows = async (run: Run, input: ScrapeRequest, headers: Record<string, string>, zrOptions: ScrapeZenrowsOptions): Promise<ScrapeResult> => {
     await waitForLimits(run, run.url);
     const t0 = Date.now();
-    const res: ZenrowsResponse = await zenrows.fetch({ url: run.url.toString(), options: zrOptions, headers }, { deadline: run.deadline, signal: run.signal });
+    const res: ZenrowsResponse = await zenrows.fetch({ url: run.url.toString(), options: zrOptions, headers }, { deadline: run.deadline, signal: run.budget.signal });
     const fetchMs = Date.now() - t0;
     if (res.cost !== undefined) metrics.zenrowsCost.inc(res.cost);
     if (res.concurrencyRemaining !== undefined) metrics.zenrowsConcurrencyRemaining.set(res.concurrencyRemaining);
@@ -182,14 +189,15 @@ export function createScraper(options: ScraperOptions): Scraper {
         const budget = input.timeoutMs ?? config.timeoutMs;
         const deadline = Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, started + budget);
         const url = checkTargetUrl(input.url, policy);
-        const timeout = AbortSignal.timeout(Math.max(1, deadline - started));
-        const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
-        const run: Run = { url, deadline, signal, started, rateLimitWaitMs: 0 };
+        const budgetSignal = new DeadlineSignal(deadline - started, ctx.signal);
+        const run: Run = { url, deadline, budget: budgetSignal, started, rateLimitWaitMs: 0 };
         let result: ScrapeResult;
         try {
           result = await scrapeOnce(input, run, headers);
         } catch (err) {
-          throw toScrapeError(err, timeout, ctx.signal, budget);
+          throw toScrapeError(err, budgetSignal.timedOut, ctx.signal, budget);
+        } finally {
+          budgetSignal.dispose();
         }
         mode = result.mode;
         metrics.requests.inc({ mode, outcome: result.blocked === undefined ? 'ok' : result.blocked === 'needs-js' ? 'needs_js' : 'blocked' });
@@ -201,6 +209,33 @@ export function createScraper(options: ScraperOptions): Scraper {
         metrics.requests.inc({ mode, outcome: code });
         log?.debug({ mode, code }, 'scrape failed');
         throw err;
+      }
+    },
+    async fetch(rawUrl, options = {}) {
+      const started = Date.now();
+      const headers = checkHeaders(options.headers);
+      const budget = options.timeoutMs ?? config.timeoutMs;
+      const deadline = Math.min(options.deadline ?? Number.POSITIVE_INFINITY, started + budget);
+      const url = checkTargetUrl(rawUrl, policy);
+      const budgetSignal = new DeadlineSignal(deadline - started, options.signal);
+      try {
+        const page = await fetchStandard({ url, deadline, budget: budgetSignal, started, rateLimitWaitMs: 0 }, headers);
+        metrics.requests.inc({ mode: 'standard', outcome: 'ok' });
+        return {
+          url: url.toString(),
+          finalUrl: page.finalUrl.toString(),
+          status: page.status,
+          headers: page.headers,
+          contentType: page.contentType,
+          body: page.body,
+          redirects: page.redirects,
+        };
+      } catch (err) {
+        const e = toScrapeError(err, budgetSignal.timedOut, options.signal, budget);
+        metrics.requests.inc({ mode: 'standard', outcome: e instanceof ScrapeError ? e.code : 'unknown' });
+        throw e;
+      } finally {
+        budgetSignal.dispose();
       }
     },
     async close() {
@@ -233,15 +268,15 @@ export function retryAfterMs(value: string | undefined): number | undefined {
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
-function toScrapeError(err: unknown, timeout: AbortSignal, caller: AbortSignal | undefined, budget: number): unknown {
+function toScrapeError(err: unknown, timedOut: boolean, caller: AbortSignal | undefined, budget: number): unknown {
   const inner = unwrap(err);
   if (inner instanceof ScrapeError) return inner;
   if (caller?.aborted) {
     return new ScrapeError(ScrapeErrorCodes.ABORTED, 'The scrape was cancelled.', { cause: err });
   }
   const code = (inner as NodeJS.ErrnoException | undefined)?.code;
-  if (timeout.aborted || (code !== undefined && TIMEOUT_CODES.has(code))) {
-    return new ScrapeError(ScrapeErrorCodes.TIMEOUT, timeout.aborted ? `The scrape did not finish within ${budget} ms (timeoutMs or the task deadline).` : `Timed out (${code}); the target was too slow.`, {
+  if (timedOut || (code !== undefined && TIMEOUT_CODES.has(code))) {
+    return new ScrapeError(ScrapeErrorCodes.TIMEOUT, timedOut ? `The scrape did not finish within ${budget} ms (timeoutMs or the task deadline).` : `Timed out (${code}); the target was too slow.`, {
       retryable: true,
       cause: err,
       details: { undiciCode: code },

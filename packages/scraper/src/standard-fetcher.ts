@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
 import { readBody } from './body-reader.js';
+import type { AbortEmitter } from './deadline-signal.js';
 import { ScrapeError, ScrapeErrorCodes } from './scrape-error.js';
 import { type LookupFn, ssrfGuardConnector } from './ssrf-guard.js';
 import { checkTargetUrl, type UrlPolicy } from './target-url.js';
@@ -29,11 +30,12 @@ export interface FetchedPage {
 
 export interface HopOptions {
   headers: Record<string, string>;
-  signal: AbortSignal;
+  /** An AbortSignal, or the lighter emitter undici also accepts. */
+  signal: AbortSignal | AbortEmitter;
   /** Called before every hop (rate limits); may wait. */
   beforeHop?: (url: URL) => Promise<void>;
   /** Called after every hop's headers (cooldown on 429 / Retry-After). */
-  afterHop?: (url: URL, status: number, headers: Record<string, string | string[] | undefined>) => Promise<void> | void;
+  afterHop?: (url: URL, status: number, headers: Record<string, string | string[] | undefined>) => Promise<void> | undefined;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -69,7 +71,8 @@ export class StandardFetcher {
         headers,
         signal: hop.signal,
       });
-      await hop.afterHop?.(url, res.statusCode, res.headers);
+      const after = hop.afterHop?.(url, res.statusCode, res.headers);
+      if (after) await after;
       const location = res.headers['location'];
       if (REDIRECTS.has(res.statusCode) && typeof location === 'string') {
         res.body.dump().catch(() => undefined);

@@ -48,7 +48,7 @@ export function readScraperConfig(r: EnvReader): ScraperConfig {
     zenrowsLeaseMs: r.int('DROVER_ZENROWS_LEASE_MS', 30_000, { min: 1000, max: 3_600_000 }),
     zenrowsTimeoutMs: r.int('DROVER_ZENROWS_TIMEOUT_MS', 180_000, { min: 1000, max: 600_000 }),
     zenrowsMaxRetries: r.int('DROVER_ZENROWS_MAX_RETRIES', 3, { min: 0, max: 20 }),
-    perDomainPerMinute: r.int('DROVER_SCRAPER_DOMAIN_RATE_PER_MIN', 60, { min: 1, max: 1_000_000 }),
+    perDomainPerMinute: r.int('DROVER_SCRAPER_DOMAIN_RATE_PER_MIN', 60, { min: 1, max: 100_000_000 }),
     globalPerMinute: r.int('DROVER_SCRAPER_GLOBAL_RATE_PER_MIN', 0, { min: 0, max: 100_000_000 }),
     rateWindowMs: r.int('DROVER_SCRAPER_RATE_WINDOW_MS', 60_000, { min: 100, max: 3_600_000 }),
     maxResponseSize: r.int('DROVER_SCRAPER_MAX_RESPONSE_BYTES', 10_485_760, { min: 1024, max: 1_073_741_824 }),
