@@ -11,9 +11,9 @@ import { loadConfig } from '@drover/shared';
 import { createScraper } from '@drover/scraper';
 import { Agent } from 'undici';
 
-const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 4000);
-const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
+const REQUESTS = 4000;
+const CONCURRENCY = 16;
+const ROUNDS = 7;
 
 // The target runs in its own process (the machine has two cores), so the figures measure the
 // client side rather than a server sharing its event loop.

@@ -25,7 +25,6 @@ export const ScrapeErrorCodes = {
   ZENROWS_RATE_LIMITED: 'DROVER_ERR_SCRAPE_ZENROWS_RATE_LIMITED',
   ZENROWS_UNAVAILABLE: 'DROVER_ERR_SCRAPE_ZENROWS_UNAVAILABLE',
   ZENROWS_SLOT_TIMEOUT: 'DROVER_ERR_SCRAPE_ZENROWS_SLOT_TIMEOUT',
-  HTTP: 'DROVER_ERR_SCRAPE_HTTP',
 } as const;
 
 export type ScrapeErrorCode = (typeof ScrapeErrorCodes)[keyof typeof ScrapeErrorCodes];
