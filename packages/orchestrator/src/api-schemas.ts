@@ -1,0 +1,134 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { NAME_PATTERN, PRIORITY_MAX, PRIORITY_MIN, TASK_ID_PATTERN, TASK_STATUSES, TaskRecord } from '@drover/shared';
+
+/**
+ * The HTTP API's request and response schemas: Fastify validates with them and
+ * @fastify/swagger turns them into the OpenAPI document, so the two cannot drift apart.
+ * Request objects refuse unknown fields (additionalProperties: false) so a typo such as
+ * `maxAttempt` is an error rather than a silently ignored option.
+ */
+
+export const TaskRecordRef = Type.Ref(TaskRecord);
+
+export const IDEMPOTENCY_KEY_MAX = 256;
+
+export const SubmitItem = Type.Object(
+  {
+    type: Type.String({ pattern: NAME_PATTERN, description: 'Task type, e.g. echo, sleep, scrape, or one a worker registered' }),
+    input: Type.Optional(Type.Unknown({ description: "Checked against the task type's input schema (GET /v1/task-types)" })),
+    queue: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: "One of DROVER_QUEUES; default: the task type's queue" })),
+    priority: Type.Optional(Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX, description: '0-10, higher runs first; default 0' })),
+    delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 31_536_000_000, description: 'Run no earlier than this many ms from now' })),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Default: the task type’s, else DROVER_TASK_MAX_ATTEMPTS' })),
+    backoffMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'Base of the exponential backoff between attempts' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'Per-attempt timeout' })),
+    idempotencyKey: Type.Optional(
+      Type.String({ minLength: 1, maxLength: IDEMPOTENCY_KEY_MAX, description: 'Same as the Idempotency-Key header; scoped to tenant and queue' }),
+    ),
+    parentId: Type.Optional(Type.String({ pattern: TASK_ID_PATTERN, description: 'Id of a task of the same tenant this one is a child of' })),
+  },
+  { additionalProperties: false },
+);
+export type SubmitItem = Static<typeof SubmitItem>;
+
+export const BatchBody = Type.Object(
+  { tasks: Type.Array(SubmitItem, { minItems: 1, description: 'At most DROVER_BATCH_MAX tasks' }) },
+  { additionalProperties: false },
+);
+export type BatchBody = Static<typeof BatchBody>;
+
+export const WaitQuery = Type.Object(
+  {
+    wait: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Long-poll: answer when the task finishes or after this many ms (capped at DROVER_WAIT_MAX_MS)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type WaitQuery = Static<typeof WaitQuery>;
+
+export const TaskIdParams = Type.Object({ id: Type.String({ pattern: TASK_ID_PATTERN, description: 'Task id' }) });
+export type TaskIdParams = Static<typeof TaskIdParams>;
+
+export const QueueParams = Type.Object({ name: Type.String({ description: 'Queue name (one of DROVER_QUEUES)' }) });
+export type QueueParams = Static<typeof QueueParams>;
+
+export const LIST_LIMIT_DEFAULT = 50;
+
+export const ListTasksQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(TASK_STATUSES.map((s) => Type.Literal(s)))),
+    type: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    queue: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: LIST_LIMIT_DEFAULT })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'nextCursor of the previous page, unchanged' })),
+  },
+  { additionalProperties: false },
+);
+export type ListTasksQuery = Static<typeof ListTasksQuery>;
+
+export const TaskPage = Type.Object({
+  items: Type.Array(TaskRecordRef),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+});
+
+export const TaskList = Type.Object({ tasks: Type.Array(TaskRecordRef) });
+
+export const QueueInfo = Type.Object({
+  name: Type.String(),
+  queued: Type.Integer(),
+  delayed: Type.Integer(),
+  running: Type.Integer(),
+  succeeded: Type.Integer(),
+  failed: Type.Integer({ description: 'Failed and canceled tasks still retained' }),
+  paused: Type.Boolean(),
+  backlog: Type.Integer({ description: 'queued + running: the autoscaling signal' }),
+});
+export type QueueInfo = Static<typeof QueueInfo>;
+
+export const QueueList = Type.Object({ queues: Type.Array(QueueInfo) });
+
+export const WorkerInfoSchema = Type.Object({
+  id: Type.String(),
+  hostname: Type.String(),
+  pid: Type.Integer(),
+  queues: Type.Array(Type.String()),
+  taskTypes: Type.Array(Type.String()),
+  concurrency: Type.Integer(),
+  busy: Type.Integer(),
+  startedAt: Type.String({ format: 'date-time' }),
+  lastSeenAt: Type.String({ format: 'date-time' }),
+  draining: Type.Boolean(),
+});
+
+export const WorkerList = Type.Object({ workers: Type.Array(WorkerInfoSchema) });
+
+export const TaskTypeSchema = Type.Object({
+  name: Type.String(),
+  queue: Type.String(),
+  inputSchema: Type.Object({}, { additionalProperties: true, description: 'JSON Schema of the input' }),
+  timeoutMs: Type.Optional(Type.Integer()),
+  maxAttempts: Type.Optional(Type.Integer()),
+  backoffMs: Type.Optional(Type.Integer()),
+  description: Type.Optional(Type.String()),
+  builtin: Type.Boolean({ description: 'Known to every deployment (not registered by a worker)' }),
+});
+
+export const TaskTypeList = Type.Object({ taskTypes: Type.Array(TaskTypeSchema) });
+
+/** RFC 9457 problem details, the body of every error answer (media type application/problem+json). */
+export const Problem = Type.Object(
+  {
+    type: Type.String({ description: 'URI naming the problem type: urn:drover:error:<code>' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String({ description: 'What went wrong and what to do about it' }),
+    code: Type.String({ description: 'Stable error code (docs/errors.md); branch on this, never on detail' }),
+    instance: Type.Optional(Type.String({ description: 'Path of the request' })),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String({ description: 'JSON pointer' }), message: Type.String() }))),
+  },
+  { $id: 'Problem' },
+);
+export const ProblemRef = Type.Ref(Problem);
+
+export const Health = Type.Object({ status: Type.String() });

@@ -1,0 +1,154 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { ErrorCodes, Registry, TaskRecord, createLogger, createQueueMetrics, createTaskMetrics } from '@drover/shared';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { collectDefaultMetrics } from 'prom-client';
+import { Admission } from './admission.js';
+import { Problem } from './api-schemas.js';
+import type { BuildAppOptions } from './app-options.js';
+import { Authenticator, authPlugin } from './auth.js';
+import { docsPlugin } from './docs.js';
+import { type DroverContext, droverContextPlugin } from './drover-context.js';
+import { httpMetricsPlugin } from './http-metrics.js';
+import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { queueRoutes } from './routes/queues.js';
+import { taskTypeRoutes } from './routes/task-types.js';
+import { taskRoutes } from './routes/tasks.js';
+import { workerRoutes } from './routes/workers.js';
+import { Submissions } from './submission.js';
+import { TaskCatalog } from './task-catalog.js';
+import { TaskWaiter } from './task-waiter.js';
+
+export type { BuildAppOptions } from './app-options.js';
+
+/**
+ * The orchestrator's HTTP API as a Fastify instance, not listening: main.ts listens and handles
+ * signals, tests use inject() or a port of their own. Call close() to release its subscriptions
+ * (the backend stays open: it belongs to the caller).
+ */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config, backend } = options;
+  const logger =
+    options.logger ?? createLogger({ service: 'orchestrator', instance: config.instance, region: config.region, level: config.logLevel });
+  const registry = options.registry ?? withProcessMetrics(new Registry());
+
+  const catalog = new TaskCatalog({ backend, logger });
+  const context: DroverContext = {
+    config,
+    backend,
+    auth: new Authenticator(config.http),
+    catalog,
+    submissions: new Submissions(config, catalog),
+    admission: new Admission({ backend, maxBacklog: config.http.maxBacklog, logger }),
+    waiter: new TaskWaiter(backend),
+    registry,
+    taskMetrics: createTaskMetrics(registry),
+    queueMetrics: createQueueMetrics(registry),
+    queues: new Set(config.queues),
+    draining: false,
+  };
+
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.http.bodyLimitBytes,
+    // Keep serving while closing (the backend is still up); /readyz already says we are leaving.
+    return503OnClosing: false,
+    routerOptions: { maxParamLength: 256 },
+    clientErrorHandler,
+  }) as unknown as FastifyInstance;
+
+  configureValidation(app);
+  configureBodyParsing(app);
+  app.addSchema(TaskRecord);
+  app.addSchema(Problem);
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const { problem, headers } = toProblem(err, request);
+    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.debug({ code: problem.code, detail: problem.detail }, 'request refused');
+    return sendProblem(reply, problem, headers);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0];
+    const e = ErrorCodes.ROUTE_NOT_FOUND;
+    return sendProblem(reply, {
+      type: `urn:drover:error:${e.code}`,
+      title: e.title,
+      status: e.status,
+      code: e.code,
+      detail: `No route ${request.method} ${path}; the API is under /v1 (see /docs for the list).`,
+      ...(path ? { instance: path } : {}),
+    });
+  });
+
+  await app.register(droverContextPlugin, { context });
+  await app.register(httpMetricsPlugin, { registry });
+  if (config.http.docs) await app.register(docsPlugin);
+  await app.register(healthRoutes);
+  await app.register(metricsRoutes);
+  await app.register(
+    async (v1) => {
+      await v1.register(authPlugin, { auth: context.auth });
+      await v1.register(taskRoutes);
+      await v1.register(queueRoutes);
+      await v1.register(workerRoutes);
+      await v1.register(taskTypeRoutes);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
+
+/**
+ * Request schemas are checked by Ajv with two settings: bodies exactly as sent (no type coercion,
+ * unknown fields refused rather than stripped), and query strings, path parameters and headers —
+ * which are always text — coerced to the schema's types.
+ */
+function configureValidation(app: FastifyInstance): void {
+  const common = { allErrors: true, useDefaults: false, removeAdditional: false, strict: false } as const;
+  const bodyAjv = new Ajv({ ...common, coerceTypes: false });
+  const textAjv = new Ajv({ ...common, coerceTypes: true });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  // Plain JSON.stringify: fast enough for task records, and a record a backend returns with an
+  // unexpected shape is still sent rather than failing serialization with a 500.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+}
+
+/** JSON only (anything else is 415); an empty JSON body counts as no body, as curl -X POST sends. */
+function configureBodyParsing(app: FastifyInstance): void {
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else json(request, body as string, done);
+  });
+}
+
+function withProcessMetrics(registry: Registry): Registry {
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Requests Node cannot even parse still get a problem document, not Fastify's plain JSON. */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const e = ErrorCodes.BAD_REQUEST;
+  const body = JSON.stringify({
+    type: `urn:drover:error:${e.code}`,
+    title: e.title,
+    status,
+    detail: status === 431 ? 'The request headers are too large.' : 'The HTTP request is malformed.',
+    code: e.code,
+  });
+  if (!socket.writable) {
+    socket.destroy(err);
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import type { DroverConfig } from '@drover/shared';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { problemError } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The tenant the API key belongs to (`default` when auth is off). */
+    tenant: string;
+    /** Listed in DROVER_ADMIN_TENANTS (every caller when auth is off). */
+    admin: boolean;
+  }
+}
+
+export const DEFAULT_TENANT = 'default';
+
+/**
+ * Bearer API keys. Only SHA-256 digests are held (config.http.apiKeys); the presented key is
+ * hashed and looked up, so a key never sits in memory longer than the request that carried it.
+ */
+export class Authenticator {
+  private readonly tenants: Map<string, string>;
+  private readonly admins: ReadonlySet<string>;
+
+  constructor(private readonly http: DroverConfig['http']) {
+    this.tenants = new Map(http.apiKeys.map((k) => [k.sha256.toLowerCase(), k.tenant]));
+    this.admins = new Set(http.adminTenants);
+  }
+
+  get enabled(): boolean {
+    return this.http.auth;
+  }
+
+  /** The tenant for an Authorization header value, or undefined when it names no known key. */
+  tenantOf(authorization: string | undefined): string | undefined {
+    if (authorization === undefined || authorization.length > 1024) return undefined;
+    // RFC 6750: the scheme is case-insensitive; one or more spaces before the token.
+    const m = /^bearer +(\S+) *$/i.exec(authorization);
+    if (!m) return undefined;
+    return this.tenants.get(createHash('sha256').update(m[1]!).digest('hex'));
+  }
+
+  isAdmin(tenant: string): boolean {
+    return !this.http.auth || this.admins.has(tenant);
+  }
+}
+
+/**
+ * Registered inside the /v1 scope (fastify-plugin so the hook applies to the routes beside it).
+ * onRequest runs before the body is read, so an unauthenticated caller costs no parsing.
+ */
+export const authPlugin = fp<{ auth: Authenticator }>(
+  async (app: FastifyInstance, { auth }) => {
+    app.decorateRequest('tenant', DEFAULT_TENANT);
+    app.decorateRequest('admin', false);
+    if (!auth.enabled) {
+      app.addHook('onRequest', async (request: FastifyRequest) => {
+        request.admin = true;
+      });
+      return;
+    }
+    app.addHook('onRequest', async (request: FastifyRequest) => {
+      const tenant = auth.tenantOf(request.headers.authorization);
+      if (tenant === undefined) {
+        throw problemError(
+          'UNAUTHENTICATED',
+          request.headers.authorization === undefined
+            ? 'Send an API key as "Authorization: Bearer <key>" (keys are configured in DROVER_API_KEYS).'
+            : 'The API key is not valid; check the Authorization header against DROVER_API_KEYS.',
+        );
+      }
+      request.tenant = tenant;
+      request.admin = auth.isAdmin(tenant);
+    });
+  },
+  { name: 'drover-auth' },
+);

@@ -1,0 +1,65 @@
+import type { Backend, DroverConfig, QueueMetrics, Registry, TaskMetrics } from '@drover/shared';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Admission } from './admission.js';
+import type { Authenticator } from './auth.js';
+import type { Submissions } from './submission.js';
+import type { TaskCatalog } from './task-catalog.js';
+import type { TaskWaiter } from './task-waiter.js';
+
+/** What the route plugins share; built once by buildApp and decorated on the root instance. */
+export interface DroverContext {
+  readonly config: DroverConfig;
+  readonly backend: Backend;
+  readonly auth: Authenticator;
+  readonly catalog: TaskCatalog;
+  readonly submissions: Submissions;
+  readonly admission: Admission;
+  readonly waiter: TaskWaiter;
+  readonly registry: Registry;
+  readonly taskMetrics: TaskMetrics;
+  readonly queueMetrics: QueueMetrics;
+  readonly queues: ReadonlySet<string>;
+  /** Set on SIGTERM (or when the app closes): /readyz answers 503 so load balancers move away. */
+  draining: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    drover: DroverContext;
+  }
+}
+
+const WAITER_RETRY_MS = 5000;
+
+/**
+ * Decorates `app.drover` once for every route plugin, and ties the collaborators' lifecycles
+ * to the app's: warm caches and subscribe to task events when ready, release long-polls on close.
+ */
+export const droverContextPlugin = fp<{ context: DroverContext }>(
+  async (app: FastifyInstance, { context }) => {
+    app.decorate('drover', context);
+    let retry: NodeJS.Timeout | undefined;
+
+    const subscribe = async (): Promise<void> => {
+      try {
+        await context.waiter.start();
+      } catch (err) {
+        // The backend may come up after us; /readyz reports it meanwhile.
+        app.log.warn({ err }, `could not subscribe to task events; retrying in ${WAITER_RETRY_MS} ms`);
+        retry = setTimeout(() => void subscribe(), WAITER_RETRY_MS);
+        retry.unref();
+      }
+    };
+
+    app.addHook('onReady', async () => {
+      await Promise.all([subscribe(), context.catalog.refresh(), context.admission.warm(context.config.queues)]);
+    });
+    app.addHook('preClose', async () => {
+      context.draining = true;
+      if (retry) clearTimeout(retry);
+      context.waiter.stop();
+    });
+  },
+  { name: 'drover-context' },
+);
