@@ -18,7 +18,8 @@ export const SubmitItem = Type.Object(
     input: Type.Optional(Type.Unknown({ description: "Checked against the task type's input schema (GET /v1/task-types)" })),
     queue: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: "One of DROVER_QUEUES; default: the task type's queue" })),
     priority: Type.Optional(Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX, description: '0-10, higher runs first; default 0' })),
-    delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 31_536_000_000, description: 'Run no earlier than this many ms from now' })),
+    // The ceiling is Node's largest timer (about 24.8 days), which the memory backend relies on.
+    delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Run no earlier than this many ms from now (at most about 24.8 days)' })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Default: the task type’s, else DROVER_TASK_MAX_ATTEMPTS' })),
     backoffMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'Base of the exponential backoff between attempts' })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'Per-attempt timeout' })),

@@ -38,7 +38,7 @@ export class TaskCatalog {
 
   constructor(private readonly options: TaskCatalogOptions) {
     this.refreshMs = options.refreshMs ?? 5000;
-    this.missRefreshMs = options.missRefreshMs ?? 1000;
+    this.missRefreshMs = options.missRefreshMs ?? 250;
     this.rebuild([]);
   }
 
