@@ -71,9 +71,9 @@ export function expectProblem(res: LightMyRequestResponse, status: number, code:
 }
 
 /** Resolves once `check` is true, yielding to the event loop between checks (no fixed sleeps). */
-export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
