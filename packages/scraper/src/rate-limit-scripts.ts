@@ -38,6 +38,14 @@ for i = 1, n do
       local w = tonumber(oldest[2]) + window - now + 1
       if w > waitMs then waitMs, which = w, i end
     end
+    -- Pacing: admissions at least half an interval apart, so the window's budget is not spent
+    -- as one burst (kinder to the target, and steadier as seen from its side).
+    if count > 0 then
+      local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
+      local gap = math.floor(window / effective / 2)
+      local w = tonumber(newest[2]) + gap - now
+      if w > waitMs then waitMs, which = w, i end
+    end
   end
 end
 if waitMs > 0 then return {waitMs, which} end

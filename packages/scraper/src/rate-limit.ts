@@ -25,6 +25,8 @@ export interface Admission {
 
 /** Where the counters live: Redis for a cluster, memory for one process. */
 export interface RateLimitStore {
+  /** True when tryAcquire answers synchronously (memory). */
+  readonly synchronous: boolean;
   /** Admits now (waitMs 0) or says how long to wait and which spec (1-based) blocked. */
   tryAcquire(specs: readonly LimitSpec[], windowMs: number): Admission | Promise<Admission>;
   penalize(key: string, pauseMs: number, windowMs: number): Promise<void>;
@@ -34,7 +36,8 @@ export interface RateLimitStore {
 const MIN_FACTOR = 1 / 16;
 
 /**
- * Sliding-window limits shared by every worker. rate-limiter-flexible's Redis limiters count in
+ * Sliding-window limits shared by every worker, paced so that consecutive admissions are at
+ * least half an interval (window / limit / 2) apart. rate-limiter-flexible's Redis limiters count in
  * fixed windows, which admit up to twice the limit around a window edge; the issue asks that the
  * limit hold over any window, so the log is a sorted set of admission times instead (one Lua
  * call checks and records all limits of a request atomically).
@@ -44,6 +47,12 @@ export class RateLimiter {
     private readonly store: RateLimitStore,
     readonly windowMs: number,
   ) {}
+
+  /** Admits at once if a synchronous store allows it; false means "call acquire". */
+  admitNow(specs: readonly LimitSpec[]): boolean {
+    if (!this.store.synchronous) return false;
+    return (this.store.tryAcquire(specs, this.windowMs) as Admission).waitMs <= 0;
+  }
 
   /** Waits until every spec admits the request; returns the ms spent waiting. */
   async acquire(specs: readonly LimitSpec[], options: AcquireOptions): Promise<number> {
@@ -73,6 +82,7 @@ export class RateLimiter {
 }
 
 export class RedisRateLimitStore implements RateLimitStore {
+  readonly synchronous = false;
   private readonly acquireScript = new LuaScript(ACQUIRE_LUA);
   private readonly penalizeScript = new LuaScript(PENALIZE_LUA);
 
@@ -107,6 +117,7 @@ interface Cooldown {
 
 /** The same algorithm in memory, for a single process without Redis. */
 export class MemoryRateLimitStore implements RateLimitStore {
+  readonly synchronous = true;
   private readonly logs = new Map<string, number[]>();
   private readonly cooldowns = new Map<string, Cooldown>();
 
@@ -137,6 +148,15 @@ export class MemoryRateLimitStore implements RateLimitStore {
         if (expired > 0) log.splice(0, expired);
         if (log.length >= effective) {
           const w = log[log.length - effective]! + windowMs - now + 1;
+          if (w > waitMs) {
+            waitMs = w;
+            which = index + 1;
+          }
+        }
+        // Pacing, as in the Lua script: at least half an interval between admissions.
+        const newest = log[log.length - 1];
+        if (newest !== undefined) {
+          const w = newest + Math.floor(windowMs / effective / 2) - now;
           if (w > waitMs) {
             waitMs = w;
             which = index + 1;

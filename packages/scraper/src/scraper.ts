@@ -27,6 +27,8 @@ interface Run {
   budget: DeadlineSignal;
   started: number;
   rateLimitWaitMs: number;
+  /** Cooldowns being recorded; awaited before the scrape returns so the next one sees them. */
+  penalties: Promise<void>[];
 }
 
 export function createScraper(options: ScraperOptions): Scraper {
@@ -58,19 +60,24 @@ export function createScraper(options: ScraperOptions): Scraper {
     return specs;
   };
 
-  const waitForLimits = async (run: Run, url: URL) => {
-    const waited = await limiter.acquire(limitsFor(url), {
-      deadline: run.deadline,
-      // A getter: the AbortSignal is only built if the limiter actually has to sleep.
-      get signal() {
-        return run.budget.signal;
-      },
-    });
-    if (waited > 0) {
-      metrics.rateLimitWaits.inc({ scope: 'domain' });
-      metrics.rateLimitWaitSeconds.observe({ scope: 'domain' }, waited / 1000);
-      run.rateLimitWaitMs += waited;
-    }
+  const waitForLimits = (run: Run, url: URL): Promise<void> | undefined => {
+    const specs = limitsFor(url);
+    // In-process limits answer synchronously; an admitted request then costs no promise at all.
+    if (limiter.admitNow(specs)) return undefined;
+    return limiter
+      .acquire(specs, {
+        deadline: run.deadline,
+        // A getter: the AbortSignal is only built if the limiter actually has to sleep.
+        get signal() {
+          return run.budget.signal;
+        },
+      })
+      .then((waited) => {
+        if (waited <= 0) return;
+        metrics.rateLimitWaits.inc({ scope: 'domain' });
+        metrics.rateLimitWaitSeconds.observe({ scope: 'domain' }, waited / 1000);
+        run.rateLimitWaitMs += waited;
+      });
   };
 
   const standard = new StandardFetcher({
@@ -85,17 +92,28 @@ export function createScraper(options: ScraperOptions): Scraper {
     userAgent: config.userAgent,
   });
 
-  const fetchStandard = (run: Run, headers: Record<string, string>): Promise<FetchedPage> =>
+  const fetchStandard = async (run: Run, headers: Record<string, string>): Promise<FetchedPage> => {
+    try {
+      return await fetchHops(run, headers);
+    } finally {
+      if (run.penalties.length > 0) await Promise.all(run.penalties);
+    }
+  };
+
+  const fetchHops = (run: Run, headers: Record<string, string>): Promise<FetchedPage> =>
     standard.fetch(run.url, {
       headers,
       signal: run.budget.emitter,
-      beforeHop: (url) => waitForLimits(run, url),
-      afterHop: (url, status, resHeaders) => {
-        // A 429, or a 503 with Retry-After, slows this domain down for every worker.
-        if (status !== 429 && status !== 503) return undefined;
+      gate: (url) => waitForLimits(run, url),
+      observe: (url, status, resHeaders) => {
+        // A 429, or a 503 with Retry-After, slows this host down for every worker.
         const retryAfter = retryAfterMs(firstHeader(resHeaders['retry-after']));
-        if (status === 503 && retryAfter === undefined) return undefined;
-        return limiter.penalize(`domain:${url.hostname.toLowerCase()}`, Math.min(retryAfter ?? 0, MAX_RETRY_AFTER_MS));
+        if (status === 503 && retryAfter === undefined) return;
+        run.penalties.push(
+          limiter.penalize(`domain:${url.hostname.toLowerCase()}`, Math.min(retryAfter ?? 0, MAX_RETRY_AFTER_MS)).catch((err: unknown) => {
+            log?.warn({ err }, 'could not record a cooldown');
+          }),
+        );
       },
     });
 
@@ -190,7 +208,7 @@ export function createScraper(options: ScraperOptions): Scraper {
         const deadline = Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, started + budget);
         const url = checkTargetUrl(input.url, policy);
         const budgetSignal = new DeadlineSignal(deadline - started, ctx.signal);
-        const run: Run = { url, deadline, budget: budgetSignal, started, rateLimitWaitMs: 0 };
+        const run: Run = { url, deadline, budget: budgetSignal, started, rateLimitWaitMs: 0, penalties: [] };
         let result: ScrapeResult;
         try {
           result = await scrapeOnce(input, run, headers);
@@ -219,7 +237,7 @@ export function createScraper(options: ScraperOptions): Scraper {
       const url = checkTargetUrl(rawUrl, policy);
       const budgetSignal = new DeadlineSignal(deadline - started, options.signal);
       try {
-        const page = await fetchStandard({ url, deadline, budget: budgetSignal, started, rateLimitWaitMs: 0 }, headers);
+        const page = await fetchStandard({ url, deadline, budget: budgetSignal, started, rateLimitWaitMs: 0, penalties: [] }, headers);
         metrics.requests.inc({ mode: 'standard', outcome: 'ok' });
         return {
           url: url.toString(),

@@ -1,6 +1,8 @@
 import { Agent, type Dispatcher } from 'undici';
 import { readBody } from './body-reader.js';
+import { COOLDOWN_OBSERVER, type CooldownObserver, cooldownInterceptor } from './cooldown-interceptor.js';
 import type { AbortEmitter } from './deadline-signal.js';
+import { RATE_GATE, type RateGate, rateLimitInterceptor } from './rate-limit-interceptor.js';
 import { ScrapeError, ScrapeErrorCodes } from './scrape-error.js';
 import { type LookupFn, ssrfGuardConnector } from './ssrf-guard.js';
 import { checkTargetUrl, type UrlPolicy } from './target-url.js';
@@ -32,10 +34,10 @@ export interface HopOptions {
   headers: Record<string, string>;
   /** An AbortSignal, or the lighter emitter undici also accepts. */
   signal: AbortSignal | AbortEmitter;
-  /** Called before every hop (rate limits); may wait. */
-  beforeHop?: (url: URL) => Promise<void>;
-  /** Called after every hop's headers (cooldown on 429 / Retry-After). */
-  afterHop?: (url: URL, status: number, headers: Record<string, string | string[] | undefined>) => Promise<void> | undefined;
+  /** Rate-limit gate for one hop, run by the rate-limit interceptor before dispatch. */
+  gate?: (url: URL) => Promise<unknown> | undefined;
+  /** Sees a hop's 429/503 response (cooldown), run by the cooldown interceptor. */
+  observe?: (url: URL, status: number, headers: Record<string, string | string[] | undefined>) => void;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -43,36 +45,40 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
 /**
- * Standard mode: one pooled keep-alive undici Agent whose connector is the SSRF guard. Redirects
- * are followed here, not by undici's redirect interceptor, because each hop must pass the URL
- * policy, the rate limits and the redirect cap before a byte is sent.
+ * Standard mode: one pooled keep-alive undici Agent whose connector is the SSRF guard, composed
+ * with the rate-limit and cooldown interceptors. Redirects are followed here, not by undici's
+ * redirect interceptor, because each hop's URL must pass the policy and the redirect cap (and
+ * drop credentials when it leaves the origin) before it is dispatched.
  */
 export class StandardFetcher {
   readonly dispatcher: Dispatcher;
+  private readonly agent: Agent;
 
   constructor(private readonly options: StandardFetcherOptions) {
-    this.dispatcher = new Agent({
+    this.agent = new Agent({
       connect: ssrfGuardConnector({ policy: options.policy, lookup: options.lookup, connectTimeoutMs: options.connectTimeoutMs }),
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs,
       keepAliveTimeout: 10_000,
     });
+    this.dispatcher = this.agent.compose(rateLimitInterceptor(), cooldownInterceptor());
   }
 
   async fetch(start: URL, hop: HopOptions): Promise<FetchedPage> {
     let url = start;
     let headers: Record<string, string> = { 'user-agent': this.options.userAgent, accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'accept-encoding': 'gzip, deflate, br', ...hop.headers };
     for (let redirects = 0; ; redirects++) {
-      await hop.beforeHop?.(url);
-      const res = await this.dispatcher.request({
+      const target = url;
+      const request: Dispatcher.RequestOptions & { [RATE_GATE]?: RateGate; [COOLDOWN_OBSERVER]?: CooldownObserver } = {
         origin: url.origin,
         path: url.pathname + url.search,
         method: 'GET',
         headers,
         signal: hop.signal,
-      });
-      const after = hop.afterHop?.(url, res.statusCode, res.headers);
-      if (after) await after;
+      };
+      if (hop.gate) request[RATE_GATE] = () => hop.gate?.(target);
+      if (hop.observe) request[COOLDOWN_OBSERVER] = (status, resHeaders) => hop.observe?.(target, status, resHeaders);
+      const res = await this.dispatcher.request(request);
       const location = res.headers['location'];
       if (REDIRECTS.has(res.statusCode) && typeof location === 'string') {
         res.body.dump().catch(() => undefined);
@@ -123,7 +129,7 @@ export class StandardFetcher {
   }
 
   close(): Promise<void> {
-    return this.dispatcher.close();
+    return this.agent.close();
   }
 }
 

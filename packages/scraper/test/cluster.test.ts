@@ -73,17 +73,22 @@ describe('cluster-wide limits across 3 worker processes sharing one Redis', () =
     );
     const hits = target.hits.filter((h) => h.path === '/rate' && h.headers.host === `localhost:${target.port}`).map((h) => h.at);
     expect(summaries.every((s) => s.ok > 0)).toBe(true);
+    // Server-side receive times trail the limiter's admission times (on Redis' clock) by a few
+    // ms of delivery jitter, and a burst admitted at t arrives spread over a few ms. Windows are
+    // therefore measured 100 ms short: an admission-time window of W holds at most `limit`, and
+    // jitter below 100 ms cannot pull the next burst into a (W - 100 ms) receive-time window.
+    const slack = 100;
     const t0 = hits[0]!;
-    const inWindow = hits.filter((t) => t < t0 + measureMs);
-    // Server-side receive times trail the limiter's admission times by a few ms of delivery
-    // jitter; the sliding check uses a window 100 ms shorter to absorb it.
+    const counted = hits.filter((t) => t < t0 + measureMs - slack).length;
     const maxIn = (span: number) => Math.max(...hits.map((from) => hits.filter((t) => t >= from && t < from + span).length));
-    const maxInAnyWindow = maxIn(windowMs - 100);
-    const maxInExactWindow = maxIn(windowMs);
+    const maxInAnyWindow = maxIn(windowMs - slack);
     const allowed = limit * (measureMs / windowMs);
-    console.log(`rate: ${inWindow.length} requests in ${measureMs} ms (limit ${allowed}), max in any ${windowMs - 100} ms ${maxInAnyWindow}/${limit} (${windowMs} ms: ${maxInExactWindow}), per process ${summaries.map((s) => s.ok).join('/')}`);
+    console.log(
+      `rate: ${counted} requests in the first ${measureMs - slack} ms (limit ${allowed} per ${measureMs} ms), max in any ${windowMs - slack} ms ${maxInAnyWindow}/${limit}, per process ${summaries.map((s) => s.ok).join('/')}`,
+    );
     expect(maxInAnyWindow).toBeLessThanOrEqual(limit);
-    expect(inWindow.length).toBeGreaterThanOrEqual(Math.ceil(allowed * 0.95));
+    expect(counted).toBeLessThanOrEqual(allowed);
+    expect(counted).toBeGreaterThanOrEqual(Math.ceil(allowed * 0.95));
   });
 
   it('the ZenRows semaphore never lets more than its size run at once', async () => {
