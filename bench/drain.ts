@@ -3,13 +3,21 @@
  * driven by the real worker runtime (createWorker from @drover/worker, which calls
  * backend.consume()).
  *
- *   node --conditions=@drover/source --import tsx bench/drain.ts [--jobs 20000] [--concurrency 50] [--runs 3]
+ *   node --conditions=@drover/source --import tsx bench/drain.ts [--jobs 20000] [--concurrency 50] [--runs 3] [--priority 0]
  *
- * Both sides enqueue the same number of jobs first (addBulk / submitMany in chunks of 1,000, not
- * timed), then time the drain from the worker's creation until every job is completed. Each run
- * is a child process of this script (fresh heap and JIT), runs alternate raw/drover on the same
- * Redis, and medians are printed with their ratio. Uses DROVER_BENCH_REDIS_URL when set, else a
- * private redis-server on a free loopback port.
+ * Sides, each run in its own child process (fresh heap and JIT), alternating, same Redis:
+ *   raw        BullMQ Queue.addBulk + Worker, plain (non-prioritized) jobs: the baseline
+ *   raw-prio   the same with the BullMQ priority Drover's --priority maps to (omitted when that
+ *              is the plain list): what BullMQ's priority path costs by itself
+ *   consume    Drover submitMany + backend.consume(): the backend alone
+ *   worker     Drover submitMany + createWorker(): the backend under the real worker runtime
+ * Enqueueing (chunks of 1,000) is not timed; the drain is timed from the worker's creation until
+ * every job is completed. Besides jobs/s (wall clock, noisy on a shared machine) each run reports
+ * the CPU this process spent per job, which noise on other cores barely moves.
+ * Uses DROVER_BENCH_REDIS_URL when set, else a private redis-server on a free loopback port.
+ *
+ * One side alone, with a CPU profile of its drain phase written to DIR:
+ *   node --conditions=@drover/source --import tsx bench/drain.ts --run worker --redis URL --prefix P --profile DIR
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,23 +35,58 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
     runs: { type: 'string', default: '3' },
+    priority: { type: 'string', default: '0' },
+    profile: { type: 'string' },
   },
 });
 
+type Side = 'raw' | 'raw-prio' | 'consume' | 'worker';
+interface Figures {
+  seconds: number;
+  cpuMs: number;
+}
+
 const JOBS = Number(values.jobs);
 const CONCURRENCY = Number(values.concurrency);
+const PRIORITY = Number(values.priority);
 const CHUNK = 1000;
 const QUEUE = 'bench';
 
 if (values.run) {
-  const seconds = values.run === 'raw' ? await rawRun(values.redis!, values.prefix!) : await droverRun(values.redis!, values.prefix!);
-  console.log(JSON.stringify({ seconds }));
+  const side = values.run as Side;
+  const figures = side === 'raw' || side === 'raw-prio' ? await rawRun(values.redis!, values.prefix!, side) : await droverRun(values.redis!, values.prefix!, side);
+  console.log(JSON.stringify(figures));
   process.exit(0);
 } else {
   await main();
 }
 
-/** Polls the completed count (both sides the same way) until every job is done. */
+/** Times (and with --profile, profiles) the drain phase only. */
+async function measured(drain: () => Promise<void>): Promise<Figures> {
+  let session: import('node:inspector/promises').Session | undefined;
+  if (values.profile) {
+    const { Session } = await import('node:inspector/promises');
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await drain();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (session) {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(values.profile!, { recursive: true });
+    writeFileSync(`${values.profile}/${values.run}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
+  return { seconds, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/** Polls the completed count (every side the same way) until every job is done. */
 async function waitForCompleted(count: () => Promise<number>): Promise<void> {
   const deadline = Date.now() + 300_000;
   while ((await count()) < JOBS) {
@@ -52,43 +95,53 @@ async function waitForCompleted(count: () => Promise<number>): Promise<void> {
   }
 }
 
-async function rawRun(redisUrl: string, prefix: string): Promise<number> {
+async function rawRun(redisUrl: string, prefix: string, side: Side): Promise<Figures> {
   const { Queue, Worker } = await import('bullmq');
+  const { toBullmqPriority } = await import('../packages/shared/src/backends/bullmq/job-record.js');
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUE, { connection, prefix });
+  const opts = side === 'raw-prio' ? { priority: toBullmqPriority(PRIORITY) } : {};
   for (let i = 0; i < JOBS; i += CHUNK) {
-    await queue.addBulk(Array.from({ length: Math.min(CHUNK, JOBS - i) }, (_, j) => ({ name: 'noop', data: { n: i + j } })));
+    await queue.addBulk(Array.from({ length: Math.min(CHUNK, JOBS - i) }, (_, j) => ({ name: 'noop', data: { n: i + j }, opts })));
   }
-  const t0 = performance.now();
-  // Same retention as Drover's worker, so both pay for removeOnComplete by age.
-  const worker = new Worker(QUEUE, async () => null, { connection: { ...connectionOptions(redisUrl), maxRetriesPerRequest: null }, prefix, concurrency: CONCURRENCY, removeOnComplete: { age: 3600 } });
-  await waitForCompleted(async () => (await queue.getJobCounts('completed'))['completed'] ?? 0);
-  const seconds = (performance.now() - t0) / 1000;
-  await worker.close();
+  let worker: { close(): Promise<void> } | undefined;
+  const figures = await measured(async () => {
+    // Same retention as Drover's worker, so both pay for removeOnComplete by age.
+    worker = new Worker(QUEUE, async () => null, { connection: { ...connectionOptions(redisUrl), maxRetriesPerRequest: null }, prefix, concurrency: CONCURRENCY, removeOnComplete: { age: 3600 } });
+    await waitForCompleted(async () => (await queue.getJobCounts('completed'))['completed'] ?? 0);
+  });
+  await worker?.close();
   await queue.close();
   await connection.quit();
-  return seconds;
+  return figures;
 }
 
-async function droverRun(redisUrl: string, prefix: string): Promise<number> {
+async function droverRun(redisUrl: string, prefix: string, side: Side): Promise<Figures> {
   const { Type } = await import('@sinclair/typebox');
   const { BullmqBackend, completeSubmit } = await import('@drover/shared');
   const { createWorker, defineTask } = await import('@drover/worker');
   const backend = new BullmqBackend({ redisUrl, prefix, queues: [QUEUE], resultTtlSeconds: 3600 });
   for (let i = 0; i < JOBS; i += CHUNK) {
     await backend.submitMany(
-      Array.from({ length: Math.min(CHUNK, JOBS - i) }, (_, j) => completeSubmit({ type: 'noop', queue: QUEUE, tenant: 'bench', input: { n: i + j } })),
+      Array.from({ length: Math.min(CHUNK, JOBS - i) }, (_, j) => completeSubmit({ type: 'noop', queue: QUEUE, tenant: 'bench', priority: PRIORITY, input: { n: i + j } })),
     );
   }
   const noop = defineTask({ name: 'noop', queue: QUEUE, input: Type.Object({ n: Type.Number() }), run: async () => null });
-  const t0 = performance.now();
-  const worker = createWorker({ backend, tasks: [noop], concurrency: CONCURRENCY, heartbeatMs: 60_000 });
-  await worker.start();
-  await waitForCompleted(async () => (await backend.counts(QUEUE)).succeeded);
-  const seconds = (performance.now() - t0) / 1000;
-  await worker.drain(0);
+  let stop: () => Promise<void> = async () => undefined;
+  const figures = await measured(async () => {
+    if (side === 'worker') {
+      const worker = createWorker({ backend, tasks: [noop], concurrency: CONCURRENCY, heartbeatMs: 60_000 });
+      await worker.start();
+      stop = () => worker.drain(0);
+    } else {
+      const consumer = await backend.consume(QUEUE, { concurrency: CONCURRENCY, handler: async () => null });
+      stop = () => consumer.close(0);
+    }
+    await waitForCompleted(async () => (await backend.counts(QUEUE)).succeeded);
+  });
+  await stop();
   await backend.close();
-  return seconds;
+  return figures;
 }
 
 function connectionOptions(redisUrl: string): { host: string; port: number } {
@@ -96,21 +149,21 @@ function connectionOptions(redisUrl: string): { host: string; port: number } {
   return { host: u.hostname, port: Number(u.port || 6379) };
 }
 
-async function runChild(kind: 'raw' | 'drover', redisUrl: string): Promise<number> {
+async function runChild(side: Side, redisUrl: string): Promise<Figures> {
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
-  const args = ['--conditions=@drover/source', '--import', 'tsx', import.meta.filename, '--run', kind, '--redis', redisUrl, '--prefix', prefix];
-  args.push('--jobs', String(JOBS), '--concurrency', String(CONCURRENCY));
+  const args = ['--conditions=@drover/source', '--import', 'tsx', import.meta.filename, '--run', side, '--redis', redisUrl, '--prefix', prefix];
+  args.push('--jobs', String(JOBS), '--concurrency', String(CONCURRENCY), '--priority', String(PRIORITY));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let seconds: number | undefined;
+  let figures: Figures | undefined;
   for await (const line of createInterface({ input: child.stdout })) {
     try {
-      seconds = (JSON.parse(line) as { seconds: number }).seconds;
+      figures = JSON.parse(line) as Figures;
     } catch {
       // not the result line
     }
   }
   if (child.exitCode === null) await once(child, 'exit');
-  if (seconds === undefined) throw new Error(`${kind} run exited with code ${child.exitCode} and no result`);
+  if (!figures) throw new Error(`${side} run exited with code ${child.exitCode} and no result`);
   // Leave the next run an empty Redis.
   const redis = new Redis(redisUrl);
   let cursor = '0';
@@ -120,33 +173,42 @@ async function runChild(kind: 'raw' | 'drover', redisUrl: string): Promise<numbe
     if (keys.length > 0) await redis.unlink(...keys);
   } while (cursor !== '0');
   await redis.quit();
-  return seconds;
+  return figures;
 }
 
 async function main(): Promise<void> {
+  const { toBullmqPriority } = await import('../packages/shared/src/backends/bullmq/job-record.js');
+  const sides: Side[] = toBullmqPriority(PRIORITY) > 0 ? ['raw', 'raw-prio', 'consume', 'worker'] : ['raw', 'consume', 'worker'];
   const own = process.env['DROVER_BENCH_REDIS_URL'] ? undefined : await RedisServer.start();
   const redisUrl = process.env['DROVER_BENCH_REDIS_URL'] ?? own!.url;
   const runs = Number(values.runs);
-  const rates: Record<'raw' | 'drover', number[]> = { raw: [], drover: [] };
+  const results = new Map<Side, Figures[]>(sides.map((s) => [s, []]));
   try {
     for (let run = 1; run <= runs; run++) {
-      for (const kind of ['raw', 'drover'] as const) {
-        const seconds = await runChild(kind, redisUrl);
-        rates[kind].push(JOBS / seconds);
-        console.log(`run ${run} ${kind.padEnd(7)} ${(JOBS / seconds).toFixed(0).padStart(7)} jobs/s  (${seconds.toFixed(2)} s)`);
+      for (const side of sides) {
+        const f = await runChild(side, redisUrl);
+        results.get(side)!.push(f);
+        console.log(`run ${run} ${side.padEnd(8)} ${(JOBS / f.seconds).toFixed(0).padStart(7)} jobs/s  ${((f.cpuMs * 1000) / JOBS).toFixed(1).padStart(6)} µs CPU/job`);
       }
     }
   } finally {
     await own?.stop();
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const raw = med(rates.raw);
-  const drover = med(rates.drover);
+  const rate = (s: Side) => med(results.get(s)!.map((f) => JOBS / f.seconds));
+  const cpu = (s: Side) => med(results.get(s)!.map((f) => (f.cpuMs * 1000) / JOBS));
+  const label: Record<Side, string> = {
+    raw: 'raw BullMQ Worker (plain jobs)',
+    'raw-prio': `raw BullMQ Worker (priority ${toBullmqPriority(PRIORITY)})`,
+    consume: 'Drover backend.consume()',
+    worker: 'Drover createWorker()',
+  };
   console.log('');
-  console.log(`drain ${JOBS} no-op jobs, concurrency ${CONCURRENCY}, median of ${runs} runs`);
-  console.log('| side                                  | jobs/s |');
-  console.log('|---------------------------------------|-------:|');
-  console.log(`| raw BullMQ Worker                     | ${raw.toFixed(0).padStart(6)} |`);
-  console.log(`| Drover (createWorker → bullmq backend) | ${drover.toFixed(0).padStart(6)} |`);
-  console.log(`ratio drover/raw (of medians): ${(drover / raw).toFixed(2)}  (target ≥ 0.90, goal 1.00)`);
+  console.log(`drain ${JOBS} no-op jobs, concurrency ${CONCURRENCY}, Drover priority ${PRIORITY}, medians of ${runs} runs`);
+  console.log('| side                               |  jobs/s | vs raw | µs CPU/job |');
+  console.log('|------------------------------------|--------:|-------:|-----------:|');
+  for (const s of sides) {
+    console.log(`| ${label[s].padEnd(34)} | ${rate(s).toFixed(0).padStart(7)} | ${(rate(s) / rate('raw')).toFixed(2).padStart(6)} | ${cpu(s).toFixed(1).padStart(10)} |`);
+  }
+  console.log(`ratio of medians, Drover createWorker / raw BullMQ: ${(rate('worker') / rate('raw')).toFixed(2)}  (target ≥ 0.90, goal 1.00)`);
 }
