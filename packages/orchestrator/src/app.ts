@@ -58,6 +58,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
     clientErrorHandler,
+    // Malformed URLs (bad percent-encoding) are answered before routing, outside the error handler.
+    frameworkErrors: (err, request, reply) => {
+      const { problem, headers } = toProblem(err, request);
+      sendProblem(reply, problem, headers);
+    },
   }) as unknown as FastifyInstance;
 
   configureValidation(app);

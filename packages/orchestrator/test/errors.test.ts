@@ -74,6 +74,11 @@ describe('every client error is problem+json with a stable code', () => {
     expectProblem(await post('/v1/tasks', { type: 'echo', parentId: 'no/slash' }), 400, 'DROVER_ERR_VALIDATION');
   });
 
+  it('malformed percent-encoding in the URL: 400 BAD_REQUEST', async () => {
+    f = await startApp();
+    expectProblem(await f.app.inject({ method: 'GET', url: '/v1/tasks/%ZZ', headers: authA }), 400, 'DROVER_ERR_BAD_REQUEST');
+  });
+
   it('bad cursor and bad list parameters: 400', async () => {
     f = await startApp();
     expectProblem(await f.app.inject({ method: 'GET', url: '/v1/tasks?cursor=not-a-cursor', headers: authA }), 400, 'DROVER_ERR_BAD_CURSOR');
