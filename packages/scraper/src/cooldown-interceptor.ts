@@ -1,29 +1,41 @@
 import type { Dispatcher } from 'undici';
-
-/** Per-request observer the scraper attaches to dispatch options; sees every response's status. */
-export const COOLDOWN_OBSERVER = Symbol('drover.scraper.cooldownObserver');
-
-export type CooldownObserver = (status: number, headers: Record<string, string | string[] | undefined>) => void;
+import { hopOf, type ScrapeHop } from './scrape-hop.js';
 
 /**
- * Reports each response's status and headers to the scraper's cooldown (a 429, or a 503 with
- * Retry-After, slows the host down for every worker) before the body is read, then passes
- * everything through untouched.
+ * Reports 429 and 503 responses to the scrape's cooldown (a 429, or a 503 with Retry-After,
+ * slows the host down for every worker) before the body is read; everything else passes
+ * through untouched.
  */
 export function cooldownInterceptor(): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
-    const observe = (opts as { [COOLDOWN_OBSERVER]?: CooldownObserver })[COOLDOWN_OBSERVER];
-    if (!observe) return dispatch(opts, handler);
-    return dispatch(opts, {
-      onRequestStart: (controller, context) => handler.onRequestStart?.(controller, context),
-      onRequestUpgrade: (controller, status, headers, socket) => handler.onRequestUpgrade?.(controller, status, headers, socket),
-      onResponseStart: (controller, status, headers, message) => {
-        if (status === 429 || status === 503) observe(status, headers as Record<string, string | string[] | undefined>);
-        return handler.onResponseStart?.(controller, status, headers, message);
-      },
-      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
-      onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
-      onResponseError: (controller, err) => handler.onResponseError?.(controller, err),
-    });
+    const hop = hopOf(opts);
+    return dispatch(opts, hop ? new CooldownHandler(hop, handler) : handler);
   };
+}
+
+class CooldownHandler implements Dispatcher.DispatchHandler {
+  constructor(
+    private readonly hop: ScrapeHop,
+    private readonly handler: Dispatcher.DispatchHandler,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.handler.onRequestStart?.(controller, context);
+  }
+  onRequestUpgrade(controller: Dispatcher.DispatchController, status: number, headers: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>[2], socket: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>[3]): void {
+    this.handler.onRequestUpgrade?.(controller, status, headers, socket);
+  }
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2], message: string): void {
+    if (status === 429 || status === 503) this.hop.hooks.observe(this.hop.url, status, headers as Record<string, string | string[] | undefined>);
+    this.handler.onResponseStart?.(controller, status, headers, message);
+  }
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.handler.onResponseData?.(controller, chunk);
+  }
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseEnd']>>[1]): void {
+    this.handler.onResponseEnd?.(controller, trailers);
+  }
+  onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
+    this.handler.onResponseError?.(controller, err);
+  }
 }

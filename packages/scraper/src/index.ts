@@ -2,7 +2,8 @@
  * @drover/scraper — fetches web pages for agents: standard (undici) and ZenRows modes, `auto`
  * escalation, an SSRF guard enforced at connect time, and cluster-wide limits in Redis.
  */
-export { createScraper, retryAfterMs } from './scraper.js';
+export { createScraper } from './scraper.js';
+export { retryAfterMs } from './retry-after.js';
 export type { FetchResult, Scraper, ScraperOptions, ScrapeContext, ScrapeRequest, ScrapeResult } from './scraper-options.js';
 export { ScrapeError, ScrapeErrorCodes, isScrapeError, type ScrapeErrorCode } from './scrape-error.js';
 export { classify, isSpaShell, type Verdict, type BlockReason } from './classify.js';

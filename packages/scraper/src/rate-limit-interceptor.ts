@@ -1,20 +1,16 @@
 import type { Dispatcher } from 'undici';
-
-/** Per-request gate the scraper attaches to dispatch options; resolves when the limits admit it. */
-export const RATE_GATE = Symbol('drover.scraper.rateGate');
-
-export type RateGate = () => Promise<unknown> | undefined;
+import { hopOf } from './scrape-hop.js';
 
 /**
- * Holds each request until its rate limits admit it (cluster-wide, via the gate the scraper
- * attached), then lets it through. Sitting in the dispatcher means every hop of a redirect chain
- * and every retry is counted, whoever sends it. A gate that fails (deadline, abort) fails the
- * request before a byte is sent.
+ * Holds each request until its rate limits admit it (cluster-wide, through the hooks of the
+ * scrape it belongs to), then lets it through. Sitting in the dispatcher means every hop of a
+ * redirect chain is counted. A gate that fails (deadline, abort) fails the request before a
+ * byte is sent.
  */
 export function rateLimitInterceptor(): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
-    const gate = (opts as { [RATE_GATE]?: RateGate })[RATE_GATE];
-    const waiting = gate?.();
+    const hop = hopOf(opts);
+    const waiting = hop?.hooks.gate(hop.url);
     if (!waiting) return dispatch(opts, handler);
     waiting.then(
       () => dispatch(opts, handler),

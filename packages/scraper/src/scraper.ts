@@ -9,28 +9,16 @@ import { ScrapeError, ScrapeErrorCodes } from './scrape-error.js';
 import { ScraperMetrics } from './scraper-metrics.js';
 import type { ScrapeContext, Scraper, ScraperOptions, ScrapeRequest, ScrapeResult } from './scraper-options.js';
 import { MemorySemaphore, RedisSemaphore } from './semaphore.js';
-import { type FetchedPage, firstHeader, mimeOf, StandardFetcher } from './standard-fetcher.js';
+import { type FetchedPage, mimeOf, StandardFetcher } from './standard-fetcher.js';
 import { checkTargetUrl, type UrlPolicy } from './target-url.js';
 import { DeadlineSignal } from './deadline-signal.js';
+import { type RunDeps, ScrapeRun } from './scrape-run.js';
 import { ZenrowsClient, type ZenrowsResponse } from './zenrows-client.js';
 import type { ScrapeZenrowsOptions } from '@drover/shared';
 
 /** Request headers a task may not set: they belong to the connection or to our decoding. */
 const FORBIDDEN_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'te', 'upgrade', 'keep-alive', 'trailer', 'expect', 'accept-encoding', 'proxy-authorization', 'proxy-connection']);
 const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
-/** Longest pause a target's Retry-After may impose on everyone. */
-const MAX_RETRY_AFTER_MS = 600_000;
-
-interface Run {
-  url: URL;
-  deadline: number;
-  budget: DeadlineSignal;
-  started: number;
-  rateLimitWaitMs: number;
-  /** Cooldowns being recorded; awaited before the scrape returns so the next one sees them. */
-  penalties: Promise<void>[];
-}
-
 export function createScraper(options: ScraperOptions): Scraper {
   const { config } = options;
   const prefix = options.prefix ?? 'drover';
@@ -60,26 +48,6 @@ export function createScraper(options: ScraperOptions): Scraper {
     return specs;
   };
 
-  const waitForLimits = (run: Run, url: URL): Promise<void> | undefined => {
-    const specs = limitsFor(url);
-    // In-process limits answer synchronously; an admitted request then costs no promise at all.
-    if (limiter.admitNow(specs)) return undefined;
-    return limiter
-      .acquire(specs, {
-        deadline: run.deadline,
-        // A getter: the AbortSignal is only built if the limiter actually has to sleep.
-        get signal() {
-          return run.budget.signal;
-        },
-      })
-      .then((waited) => {
-        if (waited <= 0) return;
-        metrics.rateLimitWaits.inc({ scope: 'domain' });
-        metrics.rateLimitWaitSeconds.observe({ scope: 'domain' }, waited / 1000);
-        run.rateLimitWaitMs += waited;
-      });
-  };
-
   const standard = new StandardFetcher({
     policy,
     lookup: options.lookup,
@@ -92,32 +60,18 @@ export function createScraper(options: ScraperOptions): Scraper {
     userAgent: config.userAgent,
   });
 
-  const fetchStandard = async (run: Run, headers: Record<string, string>): Promise<FetchedPage> => {
+  const runDeps: RunDeps = { limiter, metrics, limitsFor, log };
+  const newRun = (url: URL, deadline: number, budget: DeadlineSignal, started: number) => new ScrapeRun(url, deadline, budget, started, runDeps);
+
+  const fetchStandard = async (run: ScrapeRun, headers: Record<string, string>): Promise<FetchedPage> => {
     try {
-      return await fetchHops(run, headers);
+      return await standard.fetch(run.url, { headers, signal: run.budget.emitter, hooks: run });
     } finally {
       if (run.penalties.length > 0) await Promise.all(run.penalties);
     }
   };
 
-  const fetchHops = (run: Run, headers: Record<string, string>): Promise<FetchedPage> =>
-    standard.fetch(run.url, {
-      headers,
-      signal: run.budget.emitter,
-      gate: (url) => waitForLimits(run, url),
-      observe: (url, status, resHeaders) => {
-        // A 429, or a 503 with Retry-After, slows this host down for every worker.
-        const retryAfter = retryAfterMs(firstHeader(resHeaders['retry-after']));
-        if (status === 503 && retryAfter === undefined) return;
-        run.penalties.push(
-          limiter.penalize(`domain:${url.hostname.toLowerCase()}`, Math.min(retryAfter ?? 0, MAX_RETRY_AFTER_MS)).catch((err: unknown) => {
-            log?.warn({ err }, 'could not record a cooldown');
-          }),
-        );
-      },
-    });
-
-  const standardResult = (run: Run, page: FetchedPage, input: ScrapeRequest, fetchMs: number) => {
+  const standardResult = (run: ScrapeRun, page: FetchedPage, input: ScrapeRequest, fetchMs: number) => {
     const mime = mimeOf(page.contentType) ?? 'text/html';
     const isHtml = HTML_TYPES.has(mime);
     const text = decodeBody(page.body, detectCharset(page.contentType, page.body, isHtml));
@@ -140,8 +94,8 @@ export function createScraper(options: ScraperOptions): Scraper {
     return { result, verdict };
   };
 
-  const scrapeZenrows = async (run: Run, input: ScrapeRequest, headers: Record<string, string>, zrOptions: ScrapeZenrowsOptions): Promise<ScrapeResult> => {
-    await waitForLimits(run, run.url);
+  const scrapeZenrows = async (run: ScrapeRun, input: ScrapeRequest, headers: Record<string, string>, zrOptions: ScrapeZenrowsOptions): Promise<ScrapeResult> => {
+    await run.gate(run.url);
     const t0 = Date.now();
     const res: ZenrowsResponse = await zenrows.fetch({ url: run.url.toString(), options: zrOptions, headers }, { deadline: run.deadline, signal: run.budget.signal });
     const fetchMs = Date.now() - t0;
@@ -168,7 +122,7 @@ export function createScraper(options: ScraperOptions): Scraper {
     return result;
   };
 
-  const scrapeOnce = async (input: ScrapeRequest, run: Run, headers: Record<string, string>): Promise<ScrapeResult> => {
+  const scrapeOnce = async (input: ScrapeRequest, run: ScrapeRun, headers: Record<string, string>): Promise<ScrapeResult> => {
     const mode = input.mode ?? 'auto';
     if (mode === 'zenrows') return scrapeZenrows(run, input, headers, input.zenrows ?? {});
     const domain = run.url.hostname.toLowerCase();
@@ -208,7 +162,7 @@ export function createScraper(options: ScraperOptions): Scraper {
         const deadline = Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, started + budget);
         const url = checkTargetUrl(input.url, policy);
         const budgetSignal = new DeadlineSignal(deadline - started, ctx.signal);
-        const run: Run = { url, deadline, budget: budgetSignal, started, rateLimitWaitMs: 0, penalties: [] };
+        const run = newRun(url, deadline, budgetSignal, started);
         let result: ScrapeResult;
         try {
           result = await scrapeOnce(input, run, headers);
@@ -237,7 +191,7 @@ export function createScraper(options: ScraperOptions): Scraper {
       const url = checkTargetUrl(rawUrl, policy);
       const budgetSignal = new DeadlineSignal(deadline - started, options.signal);
       try {
-        const page = await fetchStandard({ url, deadline, budget: budgetSignal, started, rateLimitWaitMs: 0, penalties: [] }, headers);
+        const page = await fetchStandard(newRun(url, deadline, budgetSignal, started), headers);
         metrics.requests.inc({ mode: 'standard', outcome: 'ok' });
         return {
           url: url.toString(),
@@ -273,14 +227,6 @@ function checkHeaders(headers: Record<string, string> | undefined): Record<strin
     out[lower] = value;
   }
   return out;
-}
-
-/** Retry-After as delay-seconds or an HTTP date, in ms. */
-export function retryAfterMs(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);

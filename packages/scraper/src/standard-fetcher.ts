@@ -1,8 +1,9 @@
 import { Agent, type Dispatcher } from 'undici';
 import { readBody } from './body-reader.js';
-import { COOLDOWN_OBSERVER, type CooldownObserver, cooldownInterceptor } from './cooldown-interceptor.js';
+import { cooldownInterceptor } from './cooldown-interceptor.js';
 import type { AbortEmitter } from './deadline-signal.js';
-import { RATE_GATE, type RateGate, rateLimitInterceptor } from './rate-limit-interceptor.js';
+import { rateLimitInterceptor } from './rate-limit-interceptor.js';
+import { type HopHooks, SCRAPE_HOP, type ScrapeHop } from './scrape-hop.js';
 import { ScrapeError, ScrapeErrorCodes } from './scrape-error.js';
 import { type LookupFn, ssrfGuardConnector } from './ssrf-guard.js';
 import { checkTargetUrl, type UrlPolicy } from './target-url.js';
@@ -34,10 +35,8 @@ export interface HopOptions {
   headers: Record<string, string>;
   /** An AbortSignal, or the lighter emitter undici also accepts. */
   signal: AbortSignal | AbortEmitter;
-  /** Rate-limit gate for one hop, run by the rate-limit interceptor before dispatch. */
-  gate?: (url: URL) => Promise<unknown> | undefined;
-  /** Sees a hop's 429/503 response (cooldown), run by the cooldown interceptor. */
-  observe?: (url: URL, status: number, headers: Record<string, string | string[] | undefined>) => void;
+  /** Rate-limit and cooldown hooks, run by the interceptors for every hop. */
+  hooks?: HopHooks;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -68,16 +67,14 @@ export class StandardFetcher {
     let url = start;
     let headers: Record<string, string> = { 'user-agent': this.options.userAgent, accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'accept-encoding': 'gzip, deflate, br', ...hop.headers };
     for (let redirects = 0; ; redirects++) {
-      const target = url;
-      const request: Dispatcher.RequestOptions & { [RATE_GATE]?: RateGate; [COOLDOWN_OBSERVER]?: CooldownObserver } = {
+      const request: Dispatcher.RequestOptions & { [SCRAPE_HOP]?: ScrapeHop } = {
         origin: url.origin,
         path: url.pathname + url.search,
         method: 'GET',
         headers,
         signal: hop.signal,
       };
-      if (hop.gate) request[RATE_GATE] = () => hop.gate?.(target);
-      if (hop.observe) request[COOLDOWN_OBSERVER] = (status, resHeaders) => hop.observe?.(target, status, resHeaders);
+      if (hop.hooks) request[SCRAPE_HOP] = { url, hooks: hop.hooks };
       const res = await this.dispatcher.request(request);
       const location = res.headers['location'];
       if (REDIRECTS.has(res.statusCode) && typeof location === 'string') {
