@@ -129,7 +129,7 @@ function taskFromJob(job: Job<JobData>, queue: string): TaskRecord {
     progress: job.progress === 0 && job.attemptsStarted <= 1 ? null : (job.progress ?? null),
     priority: d.priority,
     attempt: job.attemptsMade + 1,
-    maxAttempts: job.opts.attempts ?? 1,
+    maxAttempts: job.opts.attempts || 1, // BullMQ stores 0 for "not set"
     timeoutMs: d.timeoutMs,
     parentId: d.parentId ?? null,
     children: [],

@@ -108,7 +108,7 @@ export function recordFromHash(id: string, queue: string, hash: JobHash, state: 
     progress: hash.progress === undefined ? null : (JSON.parse(hash.progress) ?? null),
     priority: data.priority,
     attempt: status === 'running' ? attemptsMade + 1 : attemptsMade,
-    maxAttempts: opts.attempts ?? 1,
+    maxAttempts: opts.attempts || 1, // BullMQ stores 0 for "not set"
     timeoutMs: data.timeoutMs,
     parentId: data.parentId ?? null,
     children,

@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { testRedisUrl, uniqueName, waitUntil } from '@drover/testkit';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TaskEvent } from '../src/backend.js';
+import { BullmqBackend, type BullmqBackendOptions } from '../src/backends/bullmq/bullmq-backend.js';
+import { FINISHED_STATUSES, type SubmitRequest, completeSubmit } from '../src/task.js';
+
+/** What the conformance suite leaves to each backend: BullMQ-specific mapping and recovery. */
+describe('bullmq backend semantics', () => {
+  let prefix: string;
+  const opened: BullmqBackend[] = [];
+  const open = (over: Partial<BullmqBackendOptions> = {}) => {
+    const b = new BullmqBackend({ redisUrl: testRedisUrl(), prefix, queues: ['alpha'], resultTtlSeconds: 3600, ...over });
+    opened.push(b);
+    return b;
+  };
+  const req = (over: Partial<SubmitRequest> = {}) => completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { n: 1 }, timeoutMs: 10_000, ...over });
+  const finished = (b: BullmqBackend, id: string, timeoutMs = 15_000) =>
+    waitUntil(
+      async () => {
+        const t = await b.get(id);
+        return t && FINISHED_STATUSES.has(t.status) ? t : null;
+      },
+      `task ${id} to finish`,
+      timeoutMs,
+    );
+
+  beforeEach(() => {
+    prefix = uniqueName('sem');
+  });
+
+  afterEach(async () => {
+    for (const b of opened.splice(0)) await b.close();
+    const redis = new Redis(testRedisUrl());
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('keeps maxAttempts 1 and uses ids of the form <queue>.<opaque>', async () => {
+    const b = open();
+    const { task } = await b.submit(req({ maxAttempts: 1 }));
+    expect(task.id).toMatch(/^alpha\.[A-Za-z0-9_-]+$/);
+    expect(await b.get(task.id)).toEqual(task);
+    await b.consume('alpha', { concurrency: 1, handler: async () => 'ok' });
+    expect(await finished(b, task.id)).toMatchObject({ status: 'succeeded', maxAttempts: 1, attempt: 1 });
+  });
+
+  it('shows a canceled task as canceled in get(), list() and events', async () => {
+    const b = open();
+    const events: TaskEvent[] = [];
+    const off = await b.onEvent((e) => events.push(e));
+    await b.pause('alpha');
+    const { task } = await b.submit(req());
+    await b.cancel(task.id);
+    expect((await b.get(task.id))?.status).toBe('canceled');
+    const page = await b.list({ status: 'canceled', limit: 10 });
+    expect(page.items.map((t) => t.id)).toEqual([task.id]);
+    expect((await b.list({ status: 'failed', limit: 10 })).items).toEqual([]);
+    await waitUntil(() => events.some((e) => e.id === task.id && e.status === 'canceled'), 'canceled event');
+    expect((await b.counts('alpha')).failed).toBe(1);
+    off();
+  });
+
+  it('records children of a parent task', async () => {
+    const b = open();
+    const parent = await b.submit(req());
+    const kids = await b.submitMany([req({ parentId: parent.task.id }), req({ parentId: parent.task.id })]);
+    expect((await b.get(parent.task.id))?.children).toEqual(kids.map((k) => k.task.id));
+    expect((await b.get(kids[0]!.task.id))?.parentId).toBe(parent.task.id);
+  });
+
+  it('shows a retry as delayed, then queued, then running again', async () => {
+    const b = open();
+    const events: TaskEvent[] = [];
+    const off = await b.onEvent((e) => events.push(e));
+    await b.consume('alpha', {
+      concurrency: 1,
+      handler: async (_t, ctx) => {
+        if (ctx.attempt === 1) throw new Error('flaky');
+        return 'ok';
+      },
+    });
+    const { task } = await b.submit(req({ maxAttempts: 2, backoffMs: 50 }));
+    await finished(b, task.id);
+    await waitUntil(() => events.some((e) => e.id === task.id && e.status === 'succeeded'), 'succeeded event');
+    const states = events.filter((e) => e.id === task.id && e.kind === 'state').map((e) => e.status);
+    expect(states).toEqual(['queued', 'running', 'delayed', 'queued', 'running', 'succeeded']);
+    off();
+  });
+
+  it('does not count an attempt interrupted by close()', async () => {
+    const b = open();
+    const first = await b.consume('alpha', {
+      concurrency: 1,
+      handler: (_t, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true })),
+    });
+    const { task } = await b.submit(req({ maxAttempts: 1 }));
+    await waitUntil(async () => (await b.get(task.id))?.status === 'running', 'task to run');
+    await first.close(50);
+    expect((await b.get(task.id))?.status).toBe('queued');
+    await b.consume('alpha', { concurrency: 1, handler: async (_t, ctx) => ctx.attempt });
+    expect(await finished(b, task.id)).toMatchObject({ status: 'succeeded', attempt: 1, output: 1 });
+  });
+
+  it('runs again a task whose worker process was SIGKILLed', async () => {
+    const timing = { lockDurationMs: 1000, stalledIntervalMs: 500 };
+    const b = open(timing);
+    const { task } = await b.submit(req({ input: { hang: true } }));
+    // A worker in another process takes the task and hangs until it is killed.
+    const src = resolve(import.meta.dirname, '../src/backends/bullmq/bullmq-backend.ts');
+    const script = `
+      const { BullmqBackend } = await import(${JSON.stringify(src)});
+      const b = new BullmqBackend({ redisUrl: ${JSON.stringify(testRedisUrl())}, prefix: ${JSON.stringify(prefix)}, queues: ['alpha'], resultTtlSeconds: 3600, lockDurationMs: 1000, stalledIntervalMs: 500 });
+      await b.consume('alpha', { concurrency: 1, handler: () => new Promise(() => undefined) });
+      console.log('consuming');
+    `;
+    const child = spawn(process.execPath, ['--conditions=@drover/source', '--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await waitUntil(async () => (await b.get(task.id))?.status === 'running', 'the child to take the task', 20_000);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    await b.consume('alpha', { concurrency: 1, handler: async () => 'recovered' });
+    expect(await finished(b, task.id, 20_000)).toMatchObject({ status: 'succeeded', output: 'recovered' });
+  }, 40_000);
+});
