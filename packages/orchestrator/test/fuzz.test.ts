@@ -7,8 +7,8 @@ import { ADMIN_KEY, type Fixture, KEY_A, KEY_B, startApp } from './app-fixture.j
  * < 500 answer, and every 4xx must be problem+json with a code. The PRNG is seeded; a failure
  * prints the seed and the request, so it reproduces with FUZZ_SEED=<seed>.
  */
-const SEED = Number(process.env['FUZZ_SEED'] ?? 20261122);
-const ROUNDS = Number(process.env['FUZZ_ROUNDS'] ?? 3000);
+const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
+const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 3000);
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -75,8 +75,8 @@ function mutate(g: Gen, item: Record<string, unknown>): Record<string, unknown> 
     if (g.chance(0.3)) delete out[field];
     else out[field] = g.value();
   }
-  if (g.chance(0.3) && out['input'] && typeof out['input'] === 'object') {
-    (out['input'] as Record<string, unknown>)[g.pick(['ms', 'url', 'mode', 'zenrows', 'headers', g.string(5)])] = g.value();
+  if (g.chance(0.3) && out.input && typeof out.input === 'object') {
+    (out.input as Record<string, unknown>)[g.pick(['ms', 'url', 'mode', 'zenrows', 'headers', g.string(5)])] = g.value();
   }
   return out;
 }
@@ -122,11 +122,11 @@ describe('fuzz: client input never causes a 5xx', () => {
         : g.chance(0.05)
           ? `?${g.string(10)}`
           : '';
-      const method = g.pick(['GET', 'POST', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']) as 'GET';
+      const method = g.pick(['GET', 'POST', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']) as 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS';
       const headers: Record<string, string> = {};
       const auth = g.int(10);
-      if (auth < 7) headers['authorization'] = `Bearer ${g.pick([KEY_A, KEY_B, ADMIN_KEY])}`;
-      else if (auth === 7) headers['authorization'] = g.pick(['Bearer', 'Bearer  ', `bearer ${KEY_A}`, `Basic ${KEY_A}`, `Bearer ${g.string(40)}`.replace(/[^\x20-\x7e]/g, 'x')]);
+      if (auth < 7) headers.authorization = `Bearer ${g.pick([KEY_A, KEY_B, ADMIN_KEY])}`;
+      else if (auth === 7) headers.authorization = g.pick(['Bearer', 'Bearer  ', `bearer ${KEY_A}`, `Basic ${KEY_A}`, `Bearer ${g.string(40)}`.replace(/[^\x20-\x7e]/g, 'x')]);
       if (g.chance(0.3)) headers['idempotency-key'] = g.pick(['k', 'order-1', 'x'.repeat(300), g.string(10).replace(/[^\x20-\x7e]/g, 'y')]);
       let payload: string | undefined;
       if (method !== 'GET' && method !== 'HEAD' && g.chance(0.85)) {
