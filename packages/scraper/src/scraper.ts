@@ -60,6 +60,8 @@ export function createScraper(options: ScraperOptions): Scraper {
     userAgent: config.userAgent,
   });
 
+  // Labelled once: prom-client hashes the label object on every inc() otherwise.
+  const standardOk = metrics.requests.labels({ mode: 'standard', outcome: 'ok' });
   const runDeps: RunDeps = { limiter, metrics, limitsFor, log };
   const newRun = (url: URL, deadline: number, budget: DeadlineSignal, started: number) => new ScrapeRun(url, deadline, budget, started, runDeps);
 
@@ -192,7 +194,7 @@ export function createScraper(options: ScraperOptions): Scraper {
       const budgetSignal = new DeadlineSignal(deadline - started, options.signal);
       try {
         const page = await fetchStandard(newRun(url, deadline, budgetSignal, started), headers);
-        metrics.requests.inc({ mode: 'standard', outcome: 'ok' });
+        standardOk.inc();
         return {
           url: url.toString(),
           finalUrl: page.finalUrl.toString(),

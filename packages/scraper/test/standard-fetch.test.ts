@@ -150,3 +150,22 @@ describe('standard mode on real sockets', () => {
     await expect(p).rejects.toMatchObject({ code: ScrapeErrorCodes.ABORTED });
   });
 });
+
+describe('Scraper.fetch', () => {
+  it('returns the raw decoded body through the same guard and caps', async () => {
+    const target = await TargetServer.start({
+      '/data': (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync('{"ok":true}')),
+      '/to-ip': (_req, res, s) => res.writeHead(302, { location: `http://127.0.0.1:${s.port}/data` }).end(),
+    });
+    const scraper = createScraper({ config: scraperConfig({ allowHosts: [`localhost:${target.port}`] }) });
+    try {
+      const r = await scraper.fetch(target.url('/data'));
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body.toString('utf8'))).toEqual({ ok: true });
+      await expect(scraper.fetch(target.url('/to-ip'))).rejects.toMatchObject({ code: ScrapeErrorCodes.SSRF_REFUSED });
+    } finally {
+      await scraper.close();
+      await target.close();
+    }
+  });
+});

@@ -11,7 +11,14 @@ export const ScrapeZenrowsOptions = Type.Object(
     proxy_country: Type.Optional(Type.String({ pattern: '^[a-zA-Z]{2}$', description: 'ISO 3166-1 alpha-2; needs premium_proxy' })),
     mode: Type.Optional(Type.Literal('auto', { description: 'ZenRows adaptive stealth mode; excludes js_render/premium_proxy' })),
     response_type: Type.Optional(Type.Union([Type.Literal('markdown'), Type.Literal('plaintext')])),
-    css_extractor: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ minLength: 1, maxLength: 1024 }))),
+    css_extractor: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), Type.String({ minLength: 1, maxLength: 1024 }), {
+        additionalProperties: false,
+        minProperties: 1,
+        maxProperties: 50,
+        description: 'name → CSS selector; ZenRows answers JSON',
+      }),
+    ),
     session_id: Type.Optional(Type.Integer({ minimum: 1, maximum: 99_999 })),
     original_status: Type.Optional(Type.Boolean()),
   },
@@ -33,6 +40,9 @@ export const ScrapeInput = Type.Object(
     timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 300_000 })),
     headers: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]{1,128}$' }), Type.String({ maxLength: 4096 }), {
+        // Without this, names that miss the pattern would pass unchecked.
+        additionalProperties: false,
+        maxProperties: 50,
         description: 'extra request headers (sent as ZenRows custom_headers in zenrows mode); hop-by-hop and Host are refused',
       }),
     ),
