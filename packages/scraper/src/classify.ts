@@ -1,4 +1,5 @@
 import type { CheerioAPI } from 'cheerio';
+import { visibleText } from './visible-text.js';
 
 export type Verdict =
   | { kind: 'ok' }
@@ -80,9 +81,7 @@ export function isSpaShell($: CheerioAPI): boolean {
     // An external bundle counts as a large script: its size is not in the page.
     scriptChars += src ? 10_000 : $(el).text().length;
   });
-  const body = $('body').clone();
-  body.find('script, style, noscript, template').remove();
-  const text = body.text().replace(/\s+/g, ' ').trim();
+  const text = visibleText($('body').toArray());
   if (text.length >= SHELL_MAX_TEXT) return false;
   if (scriptChars < Math.max(1, text.length) * SHELL_SCRIPT_RATIO) return false;
   const emptyMount = $('#root, #app, #__next, #__nuxt, [ng-app], [data-reactroot]')

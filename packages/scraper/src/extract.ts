@@ -1,5 +1,6 @@
 import { type CheerioAPI, load } from 'cheerio';
 import TurndownService from 'turndown';
+import { visibleText } from './visible-text.js';
 
 export type OutputFormat = 'html' | 'text' | 'markdown';
 
@@ -10,7 +11,6 @@ export interface Extracted {
 }
 
 const MAX_LINKS = 1000;
-const BLOCKS = 'p, div, section, article, main, header, footer, nav, aside, h1, h2, h3, h4, h5, h6, li, ul, ol, tr, table, blockquote, pre, dd, dt, figure, figcaption, form, hr';
 
 export function parseHtml(html: string): CheerioAPI {
   return load(html);
@@ -32,10 +32,14 @@ export function extractHtml($: CheerioAPI, finalUrl: string, format: OutputForma
     }
   }
   const links = new Set<string>();
+  const seen = new Set<string>();
   $('a[href]').each((_, el) => {
     if (links.size >= MAX_LINKS) return false;
+    const href = $(el).attr('href')!;
+    if (seen.has(href)) return undefined;
+    seen.add(href);
     try {
-      const u = new URL($(el).attr('href')!, base);
+      const u = new URL(href, base);
       if (u.protocol === 'http:' || u.protocol === 'https:') {
         u.hash = '';
         links.add(u.toString());
@@ -49,30 +53,16 @@ export function extractHtml($: CheerioAPI, finalUrl: string, format: OutputForma
   let content: string;
   if (format === 'html') {
     content = selector ? scope.toArray().map((el) => $.html(el)).join('\n') : $.html();
+  } else if (format === 'text') {
+    content = visibleText(scope.toArray());
   } else {
     const clone = scope.clone();
     clone.find('script, style, noscript, template').remove();
-    if (format === 'text') {
-      // Block elements become line breaks, so "Heading" and "First para." do not run together.
-      clone.find(BLOCKS).each((_, el) => {
-        $(el).prepend('\n').append('\n');
-      });
-      clone.find('br').replaceWith('\n');
-      content = clone
-        .toArray()
-        .map((el) => $(el).text())
-        .join('\n')
-        .split('\n')
-        .map((line) => line.replace(/\s+/g, ' ').trim())
-        .filter((line) => line.length > 0)
-        .join('\n');
-    } else {
-      const html = clone
-        .toArray()
-        .map((el) => $.html(el))
-        .join('\n');
-      content = markdown().turndown(html).trim();
-    }
+    const html = clone
+      .toArray()
+      .map((el) => $.html(el))
+      .join('\n');
+    content = markdown().turndown(html).trim();
   }
   return { content, title, links: [...links] };
 }
