@@ -1,0 +1,78 @@
+import type { ConfirmChannel } from 'amqplib';
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
+import { DroverError } from '../../errors.js';
+import { encodeTaskMessage } from './task-message.js';
+import type { Topology } from './topology.js';
+
+export interface BrokerOptions {
+  url: string;
+  topology: Topology;
+  queues: readonly string[];
+  /** How long a publish may wait for the broker (reconnecting included) before it fails. */
+  publishTimeoutMs?: number;
+}
+
+/**
+ * One AMQP connection per backend instance, re-established by amqp-connection-manager after a
+ * broker restart; every channel re-runs its setup on the new connection, so consumers come back
+ * exactly once (the old channel died with the old connection). Publishes go through one confirm
+ * channel: the promise resolves when the broker has the message (persisted, for a durable queue).
+ */
+export class Broker {
+  readonly connection: AmqpConnectionManager;
+  private readonly publisher: ChannelWrapper;
+  private readonly declared: Set<string>;
+  private readonly topology: Topology;
+
+  constructor(options: BrokerOptions) {
+    this.topology = options.topology;
+    this.declared = new Set(options.queues);
+    this.connection = amqp.connect([options.url], { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 0.5 });
+    // Disconnects are expected (broker restarts); the manager reconnects by itself.
+    this.connection.on('connectFailed', () => undefined);
+    this.connection.on('disconnect', () => undefined);
+    this.publisher = this.connection.createChannel({
+      name: 'drover-publisher',
+      confirm: true,
+      publishTimeout: options.publishTimeoutMs ?? 30_000,
+      setup: (ch: ConfirmChannel) => this.topology.declare(ch, this.declared),
+    });
+    this.publisher.on('error', () => undefined);
+  }
+
+  async ready(): Promise<void> {
+    await this.publisher.waitForConnect();
+  }
+
+  /** Declares a queue this instance has not seen yet (queues outside the configured list). */
+  async ensureQueue(queue: string): Promise<void> {
+    if (this.declared.has(queue)) return this.publisher.waitForConnect();
+    this.declared.add(queue);
+    await this.publisher.assertQueue(this.topology.queueName(queue), this.topology.queueOptions());
+  }
+
+  /** Resolves once the broker confirmed every message. */
+  async publish(queue: string, messages: ReadonlyArray<{ id: string; gen: number; priority: number }>): Promise<void> {
+    await this.ensureQueue(queue);
+    const name = this.topology.queueName(queue);
+    await Promise.all(messages.map((m) => this.publisher.sendToQueue(name, encodeTaskMessage(m.id, m.gen), { persistent: true, priority: m.priority })));
+  }
+
+  /** Messages ready for delivery (not counting delivered, unacknowledged ones). */
+  async readyCount(queue: string): Promise<number> {
+    await this.ensureQueue(queue);
+    return (await this.publisher.checkQueue(this.topology.queueName(queue))).messageCount;
+  }
+
+  async ping(): Promise<void> {
+    if (this.connection.isConnected()) return;
+    // Just created or reconnecting: give it a moment before calling the broker unreachable.
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2000).unref());
+    if ((await Promise.race([this.publisher.waitForConnect(), timeout])) === 'timeout') throw new DroverError('BACKEND_UNAVAILABLE', 'RabbitMQ is not reachable (check DROVER_AMQP_URL); reconnecting.');
+  }
+
+  async close(): Promise<void> {
+    await this.publisher.close().catch(() => undefined);
+    await this.connection.close().catch(() => undefined);
+  }
+}

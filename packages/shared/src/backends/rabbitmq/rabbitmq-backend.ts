@@ -1,0 +1,278 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type {
+  Backend,
+  ConsumeOptions,
+  Consumer,
+  ListPage,
+  ListQuery,
+  QueueCounts,
+  TaskEvent,
+  TaskTypeInfo,
+  WorkerInfo,
+} from '../../backend.js';
+import { DroverError } from '../../errors.js';
+import { submissionFingerprint } from '../../fingerprint.js';
+import type { SubmitRequest, SubmitResult, TaskRecord } from '../../task.js';
+import { idempotencyConflict } from '../memory-backend.js';
+import { Broker } from './broker.js';
+import { EventBus } from './event-bus.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { RabbitmqConsumer } from './rabbitmq-consumer.js';
+import { TaskKeys } from './task-keys.js';
+import { type NewTask, TaskStore } from './task-store.js';
+import { Topology } from './topology.js';
+
+export interface RabbitmqBackendOptions {
+  amqpUrl: string;
+  redisUrl: string;
+  /** Namespaces Redis keys and broker queue/exchange names, so stores can share servers. */
+  prefix: string;
+  /** Queues declared up front (others are declared on first use). */
+  queues: readonly string[];
+  resultTtlSeconds: number;
+  /** Lease of a running attempt; a worker silent this long is presumed lost. Default 30 s. */
+  leaseMs?: number;
+  /** Largest number of tasks written and published per round trip in submitMany. */
+  submitChunk?: number;
+}
+
+/**
+ * Tasks travel through RabbitMQ (durable priority queues, publisher confirms, manual acks,
+ * prefetch = concurrency); records, idempotency keys, the delay schedule, progress and events
+ * live in Redis. See docs/rabbitmq.md for the design and the crash-safety argument.
+ */
+export class RabbitmqBackend implements Backend {
+  readonly kind = 'rabbitmq' as const;
+  private readonly redis: Redis;
+  private readonly store: TaskStore;
+  private readonly broker: Broker;
+  private readonly bus: EventBus;
+  private readonly relay: OutboxRelay;
+  private readonly topology: Topology;
+  private readonly queues: Set<string>;
+  private readonly consumers = new Set<RabbitmqConsumer>();
+  private readonly instanceId = randomBytes(6).toString('hex');
+  private readonly leaseMs: number;
+  private readonly submitChunk: number;
+  private closed = false;
+
+  constructor(options: RabbitmqBackendOptions) {
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.submitChunk = options.submitChunk ?? 2000;
+    this.queues = new Set(options.queues);
+    const keys = new TaskKeys(options.prefix);
+    this.redis = new Redis(options.redisUrl, { lazyConnect: false });
+    this.redis.on('error', () => undefined); // ioredis reconnects; commands fail or wait meanwhile
+    this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds);
+    this.bus = new EventBus(() => this.redis.duplicate(), keys);
+    this.topology = new Topology(options.prefix, options.resultTtlSeconds);
+    this.broker = new Broker({ url: options.amqpUrl, topology: this.topology, queues: options.queues });
+    this.relay = new OutboxRelay(this.store, this.broker, () => this.queues);
+    this.relay.start();
+  }
+
+  async submit(req: SubmitRequest): Promise<SubmitResult> {
+    const [result] = await this.submitMany([req]);
+    return result!;
+  }
+
+  /**
+   * Redis first (record + outbox entry, one pipelined round trip per chunk), then the broker
+   * (confirmed publishes), then the outbox entries are cleared. A task is only reported once
+   * the broker confirmed it; a crash before that leaves an outbox entry the relay publishes.
+   */
+  async submitMany(reqs: SubmitRequest[]): Promise<SubmitResult[]> {
+    this.assertOpen();
+    const out: SubmitResult[] = [];
+    for (let i = 0; i < reqs.length; i += this.submitChunk) out.push(...(await this.submitChunkOf(reqs.slice(i, i + this.submitChunk))));
+    return out;
+  }
+
+  private async submitChunkOf(reqs: SubmitRequest[]): Promise<SubmitResult[]> {
+    const now = Date.now();
+    const createdAt = new Date(now).toISOString();
+    const tasks: NewTask[] = reqs.map((req) => ({
+      id: `${req.queue}.${randomUUID()}`,
+      fingerprint: submissionFingerprint(req),
+      delayMs: req.delayMs,
+      fields: {
+        type: req.type,
+        queue: req.queue,
+        tenant: req.tenant,
+        input: req.input,
+        priority: req.priority,
+        maxAttempts: req.maxAttempts,
+        timeoutMs: req.timeoutMs,
+        backoffMs: req.backoffMs,
+        parentId: req.parentId ?? null,
+        idempotencyKey: req.idempotencyKey ?? null,
+        createdAt,
+      },
+    }));
+    const outcomes = await this.unavailableOnError(() => this.store.submit(tasks, now));
+    const fresh = new Map<string, NewTask[]>();
+    for (const [i, o] of outcomes.entries()) {
+      const t = tasks[i]!;
+      if (!o.created || t.delayMs > 0) continue;
+      const list = fresh.get(t.fields.queue) ?? [];
+      list.push(t);
+      fresh.set(t.fields.queue, list);
+    }
+    for (const [queue, list] of fresh) {
+      this.queues.add(queue);
+      const messages = list.map((t) => ({ id: t.id, gen: 1, priority: t.fields.priority }));
+      try {
+        await this.broker.publish(queue, messages);
+      } catch (err) {
+        // Not confirmed: undo, so the caller's retry (same idempotency key) starts afresh. If the
+        // undo fails too, the outbox entry gets published by the relay: the task still runs once.
+        await this.store.abandon(list).catch(() => undefined);
+        throw new DroverError('BACKEND_UNAVAILABLE', 'RabbitMQ did not confirm the task; nothing was enqueued. Retry the request.', { cause: err, retryable: true });
+      }
+      await this.store.published(queue, messages).catch(() => undefined); // the relay clears leftovers
+    }
+    return Promise.all(
+      outcomes.map(async (o, i): Promise<SubmitResult> => {
+        const t = tasks[i]!;
+        if (o.created) return { task: newRecord(t), created: true };
+        if (o.fingerprint !== t.fingerprint) throw idempotencyConflict(t.fields.idempotencyKey ?? '');
+        const existing = await this.store.get(o.id);
+        if (!existing) throw new DroverError('INTERNAL', 'The task of this idempotency key just expired; retry the request.', { retryable: true });
+        return { task: existing, created: false };
+      }),
+    );
+  }
+
+  async get(id: string): Promise<TaskRecord | null> {
+    return this.unavailableOnError(() => this.store.get(id));
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    return this.store.list(query);
+  }
+
+  async cancel(id: string): Promise<TaskRecord | null> {
+    const queue = await this.store.queueOf(id);
+    if (!queue) return null;
+    const status = await this.store.cancel(id, queue, Date.now());
+    if (!status) return null;
+    return this.store.get(id);
+  }
+
+  async consume(queue: string, options: ConsumeOptions): Promise<Consumer> {
+    this.assertOpen();
+    this.queues.add(queue);
+    await this.broker.ensureQueue(queue);
+    const consumer = new RabbitmqConsumer({
+      connection: this.broker.connection,
+      store: this.store,
+      bus: this.bus,
+      topology: this.topology,
+      queue,
+      options,
+      instanceId: this.instanceId,
+      leaseMs: this.leaseMs,
+      onClosed: (c) => this.consumers.delete(c),
+    });
+    this.consumers.add(consumer);
+    await consumer.start();
+    return consumer;
+  }
+
+  /** `queued` is the broker's ready count; every other state comes from Redis. */
+  async counts(queue: string): Promise<QueueCounts> {
+    const [queued, rest] = await Promise.all([this.broker.readyCount(queue), this.store.stateCounts(queue)]);
+    return { queued, ...rest };
+  }
+
+  async pause(queue: string): Promise<void> {
+    await this.store.setPaused(queue, true);
+  }
+
+  async resume(queue: string): Promise<void> {
+    await this.store.setPaused(queue, false);
+  }
+
+  async isPaused(queue: string): Promise<boolean> {
+    return this.store.isPaused(queue);
+  }
+
+  async onEvent(listener: (event: TaskEvent) => void): Promise<() => void> {
+    return this.bus.onEvent(listener);
+  }
+
+  async heartbeat(worker: WorkerInfo, ttlMs: number): Promise<void> {
+    await this.store.heartbeat(worker, ttlMs);
+  }
+
+  async removeWorker(id: string): Promise<void> {
+    await this.store.removeWorker(id);
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    return this.store.workers();
+  }
+
+  async registerTaskTypes(types: TaskTypeInfo[]): Promise<void> {
+    await this.store.registerTaskTypes(types);
+  }
+
+  async taskTypes(): Promise<TaskTypeInfo[]> {
+    return this.store.taskTypes();
+  }
+
+  async ping(): Promise<void> {
+    await this.broker.ping();
+    await this.unavailableOnError(() => this.redis.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.consumers].map((c) => c.close(0)));
+    const relayStopped = this.relay.stop();
+    await this.broker.close();
+    await relayStopped;
+    await this.bus.close();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new DroverError('BACKEND_UNAVAILABLE', 'The rabbitmq backend is closed.');
+  }
+
+  private async unavailableOnError<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof DroverError) throw err;
+      throw new DroverError('BACKEND_UNAVAILABLE', 'Redis (the task store, DROVER_REDIS_URL) did not answer; retry the request.', { cause: err, retryable: true });
+    }
+  }
+}
+
+function newRecord(t: NewTask): TaskRecord {
+  const f = t.fields;
+  return {
+    id: t.id,
+    type: f.type,
+    queue: f.queue,
+    tenant: f.tenant,
+    status: t.delayMs > 0 ? 'delayed' : 'queued',
+    input: f.input,
+    output: null,
+    error: null,
+    progress: null,
+    priority: f.priority,
+    attempt: 0,
+    maxAttempts: f.maxAttempts,
+    timeoutMs: f.timeoutMs,
+    parentId: f.parentId,
+    children: [],
+    idempotencyKey: f.idempotencyKey,
+    createdAt: f.createdAt,
+    startedAt: null,
+    finishedAt: null,
+  };
+}

@@ -1,0 +1,251 @@
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import { type AttemptOutcome, runAttempt } from '../../attempt.js';
+import { backoffDelay } from '../../backoff.js';
+import type { ConsumeOptions, Consumer } from '../../backend.js';
+import type { TaskRecord } from '../../task.js';
+import type { ControlMessage, EventBus } from './event-bus.js';
+import { decodeTaskMessage } from './task-message.js';
+import type { TaskStore } from './task-store.js';
+import type { Topology } from './topology.js';
+
+export interface RabbitmqConsumerDeps {
+  connection: AmqpConnectionManager;
+  store: TaskStore;
+  bus: EventBus;
+  topology: Topology;
+  queue: string;
+  options: ConsumeOptions;
+  /** Unique per backend instance; run tokens start with it. */
+  instanceId: string;
+  /** A running attempt's lease; renewed every third of it while the attempt runs. */
+  leaseMs: number;
+  onClosed: (c: RabbitmqConsumer) => void;
+}
+
+interface Attempt {
+  task: TaskRecord;
+  token: string;
+  cancel: AbortController;
+}
+
+/**
+ * One consumer = one channel with prefetch = concurrency and manual acks. A delivery is claimed
+ * in Redis (the start script drops stale or finished ones), run through runAttempt, its outcome
+ * recorded in Redis, and only then acknowledged. After a reconnect the channel's setup runs
+ * again and consumes anew; acks of deliveries from the dead channel are dropped (the broker has
+ * already requeued those messages, and the start script recognises them).
+ */
+export class RabbitmqConsumer implements Consumer {
+  private wrapper: ChannelWrapper | undefined;
+  private channel: Channel | undefined;
+  private tag: string | undefined;
+  private paused = false;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly active = new Map<string, Attempt>();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly shutdown = new AbortController();
+  private renewTimer: NodeJS.Timeout | undefined;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  private offControl: (() => void) | undefined;
+  private runs = 0;
+
+  constructor(private readonly deps: RabbitmqConsumerDeps) {}
+
+  async start(): Promise<void> {
+    const { store, queue, connection, options, leaseMs } = this.deps;
+    this.offControl = await this.deps.bus.onControl((m) => this.onControl(m));
+    this.paused = await store.isPaused(queue);
+    this.wrapper = connection.createChannel({
+      name: `drover-consumer-${queue}`,
+      confirm: false,
+      setup: async (ch: Channel) => {
+        this.channel = ch;
+        this.tag = undefined;
+        // Idempotent, and it makes a consumer that starts before any publisher safe.
+        await ch.assertQueue(this.deps.topology.queueName(queue), this.deps.topology.queueOptions());
+        await ch.prefetch(options.concurrency);
+        await this.reconcile();
+      },
+    });
+    this.wrapper.on('error', () => undefined);
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(50, Math.floor(leaseMs / 3)));
+    // Backstop for a pause/resume message missed while the subscriber reconnected.
+    this.pauseTimer = setInterval(() => {
+      store.isPaused(queue).then(
+        (p) => {
+          if (p !== this.paused) {
+            this.paused = p;
+            void this.reconcile();
+          }
+        },
+        () => undefined,
+      );
+    }, 2000);
+    await this.wrapper.waitForConnect();
+  }
+
+  running(): number {
+    return this.active.size;
+  }
+
+  close(graceMs = 0): Promise<void> {
+    this.closed ??= this.shut(graceMs);
+    return this.closed;
+  }
+
+  private async shut(graceMs: number): Promise<void> {
+    this.closing = true;
+    this.offControl?.();
+    await this.reconcile();
+    const deadline = Date.now() + graceMs;
+    while (this.inflight.size > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.all(this.inflight), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
+    }
+    if (this.inflight.size > 0) {
+      this.shutdown.abort();
+      while (this.inflight.size > 0) await Promise.all(this.inflight);
+    }
+    clearInterval(this.renewTimer);
+    clearInterval(this.pauseTimer);
+    await this.wrapper?.close().catch(() => undefined);
+    this.deps.onClosed(this);
+  }
+
+  /** Consumes when neither paused nor closing, cancels the consumer otherwise; one change at a time. */
+  private reconcile(): Promise<void> {
+    this.chain = this.chain
+      .then(async () => {
+        const ch = this.channel;
+        if (!ch) return;
+        const want = !this.paused && !this.closing;
+        if (want && !this.tag) {
+          const name = this.deps.topology.queueName(this.deps.queue);
+          const { consumerTag } = await ch.consume(name, (msg) => msg && this.track(this.onMessage(ch, msg)), { noAck: false });
+          if (this.channel === ch) this.tag = consumerTag;
+        } else if (!want && this.tag) {
+          const tag = this.tag;
+          this.tag = undefined;
+          await ch.cancel(tag);
+        }
+      })
+      .catch(() => undefined);
+    return this.chain;
+  }
+
+  private onControl(m: ControlMessage): void {
+    if (m.kind === 'cancel') this.active.get(m.id)?.cancel.abort();
+    else if (m.queue === this.deps.queue) {
+      this.paused = m.kind === 'pause';
+      void this.reconcile();
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  private async onMessage(ch: Channel, msg: ConsumeMessage): Promise<void> {
+    const { store, queue, leaseMs, options } = this.deps;
+    const parsed = decodeTaskMessage(msg.content);
+    if (!parsed) return ack(ch, msg);
+    const token = `${this.deps.instanceId}.${++this.runs}`;
+    const now = Date.now();
+    let claimed: Awaited<ReturnType<TaskStore['start']>>;
+    try {
+      claimed = await store.start(parsed.id, parsed.gen, queue, token, now + leaseMs, now);
+    } catch {
+      // Redis unreachable: hand the message back a little later.
+      await new Promise((r) => setTimeout(r, 1000));
+      return nack(ch, msg, true);
+    }
+    if (!claimed) return ack(ch, msg);
+    const task = claimed.record;
+    const attempt: Attempt = { task, token, cancel: new AbortController() };
+    this.active.set(task.id, attempt);
+    try {
+      const outcome = await runAttempt(task, options.handler, {
+        cancel: attempt.cancel.signal,
+        shutdown: this.shutdown.signal,
+        progress: (v) => store.progress(task, token, v),
+      });
+      await this.settle(ch, msg, task, token, claimed.backoffMs, outcome);
+    } finally {
+      this.active.delete(task.id);
+    }
+  }
+
+  /** Records the outcome in Redis first, then acknowledges: a crash in between only causes a redelivery that the start script drops. */
+  private async settle(ch: Channel, msg: ConsumeMessage, task: TaskRecord, token: string, backoffMs: number, outcome: AttemptOutcome): Promise<void> {
+    const { store } = this.deps;
+    const write = async (fn: () => Promise<unknown>): Promise<boolean> => {
+      for (let i = 0; ; i++) {
+        try {
+          await fn();
+          return true;
+        } catch {
+          if (i >= 20) return false;
+          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** i)));
+        }
+      }
+    };
+    let ok: boolean;
+    let requeue = false;
+    let dead = false;
+    switch (outcome.kind) {
+      case 'succeeded':
+        ok = await write(() => store.finish(task, token, 'succeeded', outcome.output, null));
+        break;
+      case 'canceled':
+        ok = await write(() => store.finish(task, token, 'canceled', null, outcome.error));
+        break;
+      case 'interrupted':
+        ok = await write(() => store.requeue(task, token));
+        requeue = true;
+        break;
+      case 'failed':
+        if (outcome.error.retryable && task.attempt < task.maxAttempts) {
+          ok = await write(() => store.retry(task, token, outcome.error, backoffDelay(task.attempt, backoffMs)));
+        } else {
+          ok = await write(() => store.finish(task, token, 'failed', null, outcome.error));
+          dead = true;
+        }
+        break;
+    }
+    // When Redis stayed unreachable the message goes back; its lease decides who runs it next.
+    if (!ok) return nack(ch, msg, true);
+    if (requeue) return nack(ch, msg, true);
+    if (dead) return nack(ch, msg, false); // dead-lettered for inspection
+    return ack(ch, msg);
+  }
+
+  private async renew(): Promise<void> {
+    if (this.active.size === 0) return;
+    try {
+      const canceled = await this.deps.store.renew(this.deps.queue, [...this.active.keys()], Date.now() + this.deps.leaseMs);
+      for (const id of canceled) this.active.get(id)?.cancel.abort();
+    } catch {
+      // Redis down: leases run on; the next renewal may still make it.
+    }
+  }
+}
+
+/** Acks on the channel the message came from; if that channel is gone, the broker already requeued it. */
+function ack(ch: Channel, msg: ConsumeMessage): void {
+  try {
+    ch.ack(msg);
+  } catch {
+    // channel closed
+  }
+}
+
+function nack(ch: Channel, msg: ConsumeMessage, requeue: boolean): void {
+  try {
+    ch.nack(msg, false, requeue);
+  } catch {
+    // channel closed
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Lua scripts of the Redis task store. Each state change of a task is one script, so the record,
+ * the per-queue state indexes and the event it publishes change together or not at all.
+ *
+ * Record hash fields: d (static JSON), fp (idempotency fingerprint), s (status), a (attempt),
+ * g (generation: bumped whenever a new broker message is made for the task), pr (priority),
+ * seq, c (children, comma-joined), ik (idempotency key name), run (token of the running
+ * attempt), cr (cancel requested), o/e/p (output, error, progress JSON), st/ft (started/finished).
+ *
+ * Events go out as `s|id|queue|status|atMs` and `p|id|queue|atMs|json` on the events channel.
+ */
+
+export const SUBMIT = `
+-- KEYS[1] record  KEYS[2] idempotency key (or the record key when there is none)
+-- KEYS[3] seq counter  KEYS[4] index (seq -> id)  KEYS[5] delayed zset  KEYS[6] outbox zset
+-- ARGV[1] id  ARGV[2] static JSON  ARGV[3] fingerprint  ARGV[4] 'queued'|'delayed'
+-- ARGV[5] due ms (delayed) or outbox re-publish time (queued)  ARGV[6] now ms
+-- ARGV[7] '1' when an idempotency key is used  ARGV[8] parent id or ''  ARGV[9] record key prefix
+-- ARGV[10] events channel  ARGV[11] queue  ARGV[12] priority
+-- Returns {1, id} when created, {0, existingId, existingFingerprint} for a known key.
+if ARGV[7] == '1' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then
+    local fp = redis.call('HGET', ARGV[9] .. existing, 'fp')
+    if fp then return {0, existing, fp} end
+  end
+  redis.call('SET', KEYS[2], ARGV[1])
+end
+local seq = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[1], 'd', ARGV[2], 'fp', ARGV[3], 's', ARGV[4], 'a', 0, 'g', 1, 'pr', ARGV[12], 'seq', seq, 'c', '',
+  'ik', ARGV[7] == '1' and KEYS[2] or '')
+redis.call('ZADD', KEYS[4], seq, ARGV[1])
+if ARGV[4] == 'delayed' then
+  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
+else
+  redis.call('ZADD', KEYS[6], ARGV[5], ARGV[1])
+end
+if ARGV[8] ~= '' then
+  local parent = ARGV[9] .. ARGV[8]
+  local c = redis.call('HGET', parent, 'c')
+  if c then redis.call('HSET', parent, 'c', c == '' and ARGV[1] or (c .. ',' .. ARGV[1])) end
+end
+redis.call('PUBLISH', ARGV[10], 's|' .. ARGV[1] .. '|' .. ARGV[11] .. '|' .. ARGV[4] .. '|' .. ARGV[6])
+return {1, ARGV[1]}
+`;
+
+export const START = `
+-- KEYS[1] record  KEYS[2] running zset (score = lease expiry)  KEYS[3] outbox zset
+-- ARGV[1] id  ARGV[2] generation carried by the message  ARGV[3] now ms  ARGV[4] lease expiry ms
+-- ARGV[5] run token  ARGV[6] startedAt ISO  ARGV[7] events channel  ARGV[8] queue
+-- Returns the record (HGETALL) when this delivery should run, or {} when it must be dropped:
+-- unknown or expired task, stale generation, finished or canceled, or running elsewhere on a live lease.
+local r = redis.call('HMGET', KEYS[1], 's', 'g')
+local s = r[1]
+if not s or r[2] ~= ARGV[2] then return {} end
+if s == 'running' then
+  local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  if lease and tonumber(lease) > tonumber(ARGV[3]) then return {} end
+elseif s ~= 'queued' then
+  return {}
+end
+redis.call('HINCRBY', KEYS[1], 'a', 1)
+redis.call('HSET', KEYS[1], 's', 'running', 'st', ARGV[6], 'run', ARGV[5], 'cr', '0')
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('PUBLISH', ARGV[7], 's|' .. ARGV[1] .. '|' .. ARGV[8] .. '|running|' .. ARGV[3])
+return redis.call('HGETALL', KEYS[1])
+`;
+
+export const FINISH = `
+-- KEYS[1] record  KEYS[2] running zset  KEYS[3] finished zset (succeeded, or failed for failed/canceled)
+-- ARGV[1] id  ARGV[2] run token  ARGV[3] status  ARGV[4] output JSON or ''  ARGV[5] error JSON or ''
+-- ARGV[6] finishedAt ISO  ARGV[7] now ms  ARGV[8] result ttl s  ARGV[9] events channel  ARGV[10] queue
+-- Records the outcome of the attempt holding the run token; returns 0 (and changes nothing)
+-- when another attempt took the task over, so an outcome is never recorded twice.
+local r = redis.call('HMGET', KEYS[1], 's', 'run', 'ik')
+if r[1] ~= 'running' or r[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 's', ARGV[3], 'ft', ARGV[6], 'o', ARGV[4], 'e', ARGV[5], 'run', '')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[7], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+if r[3] and r[3] ~= '' then redis.call('EXPIRE', r[3], ARGV[8]) end
+redis.call('PUBLISH', ARGV[9], 's|' .. ARGV[1] .. '|' .. ARGV[10] .. '|' .. ARGV[3] .. '|' .. ARGV[7])
+return 1
+`;
+
+export const RETRY = `
+-- KEYS[1] record  KEYS[2] running zset  KEYS[3] delayed zset
+-- ARGV[1] id  ARGV[2] run token  ARGV[3] error JSON  ARGV[4] due ms  ARGV[5] now ms
+-- ARGV[6] events channel  ARGV[7] queue
+-- Puts a failed attempt on the schedule for its backoff; 0 when the run token is stale.
+local r = redis.call('HMGET', KEYS[1], 's', 'run')
+if r[1] ~= 'running' or r[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 's', 'delayed', 'e', ARGV[3], 'run', '')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('PUBLISH', ARGV[6], 's|' .. ARGV[1] .. '|' .. ARGV[7] .. '|delayed|' .. ARGV[5])
+return 1
+`;
+
+export const REQUEUE = `
+-- KEYS[1] record  KEYS[2] running zset
+-- ARGV[1] id  ARGV[2] run token  ARGV[3] now ms  ARGV[4] events channel  ARGV[5] queue
+-- An attempt interrupted by a closing consumer: back to queued, the attempt does not count.
+-- The caller then returns the message to the broker (nack with requeue), same generation.
+local r = redis.call('HMGET', KEYS[1], 's', 'run')
+if r[1] ~= 'running' or r[2] ~= ARGV[2] then return 0 end
+redis.call('HINCRBY', KEYS[1], 'a', -1)
+redis.call('HSET', KEYS[1], 's', 'queued', 'run', '')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[4], 's|' .. ARGV[1] .. '|' .. ARGV[5] .. '|queued|' .. ARGV[3])
+return 1
+`;
+
+export const CANCEL = `
+-- KEYS[1] record  KEYS[2] delayed zset  KEYS[3] outbox zset  KEYS[4] failed zset
+-- ARGV[1] id  ARGV[2] now ms  ARGV[3] finishedAt ISO  ARGV[4] error JSON  ARGV[5] result ttl s
+-- ARGV[6] events channel  ARGV[7] control channel  ARGV[8] queue
+-- Queued/delayed: canceled at once (a broker message left behind is dropped on delivery).
+-- Running: flags the record and tells every process, whose owner aborts the attempt.
+-- Returns the status after the call, or false for an unknown task.
+local r = redis.call('HMGET', KEYS[1], 's', 'ik')
+local s = r[1]
+if not s then return false end
+if s == 'running' then
+  redis.call('HSET', KEYS[1], 'cr', '1')
+  redis.call('PUBLISH', ARGV[7], 'cancel|' .. ARGV[1])
+  return s
+end
+if s ~= 'queued' and s ~= 'delayed' then return s end
+redis.call('HSET', KEYS[1], 's', 'canceled', 'ft', ARGV[3], 'e', ARGV[4])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+if r[2] and r[2] ~= '' then redis.call('EXPIRE', r[2], ARGV[5]) end
+redis.call('PUBLISH', ARGV[6], 's|' .. ARGV[1] .. '|' .. ARGV[8] .. '|canceled|' .. ARGV[2])
+return 'canceled'
+`;
+
+export const PROGRESS = `
+-- KEYS[1] record
+-- ARGV[1] id  ARGV[2] run token  ARGV[3] progress JSON  ARGV[4] now ms  ARGV[5] events channel  ARGV[6] queue
+local r = redis.call('HMGET', KEYS[1], 's', 'run')
+if r[1] ~= 'running' or r[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'p', ARGV[3])
+redis.call('PUBLISH', ARGV[5], 'p|' .. ARGV[1] .. '|' .. ARGV[6] .. '|' .. ARGV[4] .. '|' .. ARGV[3])
+return 1
+`;
+
+export const RENEW = `
+-- KEYS[1] running zset
+-- ARGV[1] lease expiry ms  ARGV[2] record key prefix  ARGV[3..] ids this process runs
+-- Extends the leases of running attempts; returns the ids whose cancel was requested
+-- (a backstop for a cancel message the subscriber missed).
+local canceled = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[1], id)
+  if redis.call('HGET', ARGV[2] .. id, 'cr') == '1' then canceled[#canceled + 1] = id end
+end
+return canceled
+`;
+
+export const RELAY_CLAIM = `
+-- KEYS[1] delayed zset  KEYS[2] outbox zset  KEYS[3] running zset
+-- ARGV[1] now ms  ARGV[2] outbox lease ms  ARGV[3] batch limit  ARGV[4] record key prefix
+-- ARGV[5] events channel  ARGV[6] queue
+-- 1. due delayed tasks become queued with a new generation and enter the outbox;
+-- 2. running tasks whose lease expired (their worker is gone) are requeued the same way;
+-- 3. due outbox entries are leased for ARGV[2] ms and returned for publishing.
+-- Returns {nextDueMs or -1, id1, gen1, priority1, id2, ...}.
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[3])
+local function ev(id, status)
+  redis.call('PUBLISH', ARGV[5], 's|' .. id .. '|' .. ARGV[6] .. '|' .. status .. '|' .. ARGV[1])
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)) do
+  local key = ARGV[4] .. id
+  if redis.call('HGET', key, 's') == 'delayed' then
+    redis.call('HSET', key, 's', 'queued')
+    redis.call('HINCRBY', key, 'g', 1)
+    redis.call('ZADD', KEYS[2], now, id)
+    ev(id, 'queued')
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, limit)) do
+  local key = ARGV[4] .. id
+  if redis.call('HGET', key, 's') == 'running' then
+    redis.call('HSET', key, 's', 'queued', 'run', '')
+    redis.call('HINCRBY', key, 'a', -1)
+    redis.call('HINCRBY', key, 'g', 1)
+    redis.call('ZADD', KEYS[2], now, id)
+    ev(id, 'queued')
+  end
+  redis.call('ZREM', KEYS[3], id)
+end
+local out = {-1}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
+  local r = redis.call('HMGET', ARGV[4] .. id, 's', 'g', 'pr')
+  if r[1] == 'queued' then
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), id)
+    out[#out + 1] = id
+    out[#out + 1] = r[2]
+    out[#out + 1] = r[3]
+  else
+    redis.call('ZREM', KEYS[2], id)
+  end
+end
+local nextDue = -1
+for i = 1, 3 do
+  local head = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+  if head[2] then
+    local at = tonumber(head[2])
+    if nextDue < 0 or at < nextDue then nextDue = at end
+  end
+end
+out[1] = nextDue
+return out
+`;
+
+export const RELAY_DONE = `
+-- KEYS[1] outbox zset
+-- ARGV[1] record key prefix  ARGV[2..] pairs of id, generation that the broker confirmed
+-- Removes outbox entries whose message is on the broker, unless the task has moved on to a
+-- newer generation (which needs its own message).
+local removed = 0
+for i = 2, #ARGV, 2 do
+  local g = redis.call('HGET', ARGV[1] .. ARGV[i], 'g')
+  if not g or g == ARGV[i + 1] then
+    removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return removed
+`;

@@ -1,0 +1,371 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { ListPage, ListQuery, TaskTypeInfo, WorkerInfo } from '../../backend.js';
+import { decodeCursor, encodeCursor } from '../../cursor.js';
+import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
+import type { TaskKeys } from './task-keys.js';
+import * as scripts from './task-scripts.js';
+
+/** The fields of a task that never change after submit, stored as one JSON string. */
+export interface StaticFields {
+  type: string;
+  queue: string;
+  tenant: string;
+  input: unknown;
+  priority: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  backoffMs: number;
+  parentId: string | null;
+  idempotencyKey: string | null;
+  createdAt: string;
+}
+
+export interface NewTask {
+  id: string;
+  fields: StaticFields;
+  fingerprint: string;
+  delayMs: number;
+}
+
+export type SubmitOutcome = { created: true; id: string } | { created: false; id: string; fingerprint: string };
+
+/** One due outbox entry the relay must publish. */
+export interface Claim {
+  id: string;
+  gen: number;
+  priority: number;
+}
+
+export interface RunningTask {
+  record: TaskRecord;
+  gen: number;
+  backoffMs: number;
+}
+
+const CANCELED_ERROR = JSON.stringify({ code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false });
+/** How long a freshly submitted task waits in the outbox before the relay re-publishes it. */
+export const OUTBOX_GRACE_MS = 5000;
+
+type Script = (...args: Array<string | number>) => Promise<unknown>;
+type Scripts = Record<'drvSubmit' | 'drvStart' | 'drvFinish' | 'drvRetry' | 'drvRequeue' | 'drvCancel' | 'drvProgress' | 'drvRenew' | 'drvRelayClaim' | 'drvRelayDone', Script>;
+
+/**
+ * The Redis half of the rabbitmq backend: task records, idempotency keys, the delay schedule,
+ * the outbox of unconfirmed publishes, running leases, finished indexes, events, workers.
+ * The broker only carries "run task <id> (generation g)"; every decision is made here.
+ */
+export class TaskStore {
+  private readonly redis: Redis & Scripts;
+
+  constructor(
+    redis: Redis,
+    readonly keys: TaskKeys,
+    private readonly resultTtlSeconds: number,
+  ) {
+    const define = (name: keyof Scripts, numberOfKeys: number, lua: string) => {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+    };
+    define('drvSubmit', 6, scripts.SUBMIT);
+    define('drvStart', 3, scripts.START);
+    define('drvFinish', 3, scripts.FINISH);
+    define('drvRetry', 3, scripts.RETRY);
+    define('drvRequeue', 2, scripts.REQUEUE);
+    define('drvCancel', 4, scripts.CANCEL);
+    define('drvProgress', 1, scripts.PROGRESS);
+    define('drvRenew', 1, scripts.RENEW);
+    define('drvRelayClaim', 3, scripts.RELAY_CLAIM);
+    define('drvRelayDone', 1, scripts.RELAY_DONE);
+    this.redis = redis as Redis & Scripts;
+  }
+
+  /** Writes records (and the outbox entries of ready ones) in one round trip, in order. */
+  async submit(tasks: NewTask[], now: number): Promise<SubmitOutcome[]> {
+    const k = this.keys;
+    const pipe = this.redis.pipeline() as ChainableCommander & Scripts;
+    for (const t of tasks) {
+      const f = t.fields;
+      const delayed = t.delayMs > 0;
+      pipe.drvSubmit(
+        k.record(t.id),
+        f.idempotencyKey ? k.idempotency(f.tenant, f.queue, f.idempotencyKey) : k.record(t.id),
+        k.seq,
+        k.index,
+        k.delayed(f.queue),
+        k.outbox(f.queue),
+        t.id,
+        JSON.stringify(f),
+        t.fingerprint,
+        delayed ? 'delayed' : 'queued',
+        delayed ? now + t.delayMs : now + OUTBOX_GRACE_MS,
+        now,
+        f.idempotencyKey ? '1' : '0',
+        f.parentId ?? '',
+        k.recordPrefix,
+        k.events,
+        f.queue,
+        f.priority,
+      );
+    }
+    const replies = await exec(pipe);
+    return replies.map((r) => {
+      const [created, id, fingerprint] = r as [number, string, string | undefined];
+      return created === 1 ? { created: true, id } : { created: false, id, fingerprint: fingerprint ?? '' };
+    });
+  }
+
+  /** The broker confirmed these messages: their outbox entries are done. */
+  async published(queue: string, claims: Array<{ id: string; gen: number }>): Promise<void> {
+    if (claims.length === 0) return;
+    const args: Array<string | number> = [this.keys.recordPrefix];
+    for (const c of claims) args.push(c.id, c.gen);
+    await this.redis.drvRelayDone(this.keys.outbox(queue), ...args);
+  }
+
+  /** Undoes a submit whose publish failed before the caller heard of the task. */
+  async abandon(tasks: NewTask[]): Promise<void> {
+    const pipe = this.redis.pipeline();
+    for (const t of tasks) {
+      const f = t.fields;
+      pipe.del(this.keys.record(t.id));
+      pipe.zrem(this.keys.index, t.id);
+      pipe.zrem(this.keys.outbox(f.queue), t.id);
+      if (f.idempotencyKey) pipe.del(this.keys.idempotency(f.tenant, f.queue, f.idempotencyKey));
+    }
+    await exec(pipe);
+  }
+
+  async get(id: string): Promise<TaskRecord | null> {
+    const h = await this.redis.hgetall(this.keys.record(id));
+    return h['d'] ? toRecord(id, h) : null;
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const after = query.cursor === undefined ? 0 : Number(decodeCursor(query.cursor, ['s'])['s']);
+    if (!Number.isFinite(after)) decodeCursor('', ['s']);
+    const items: TaskRecord[] = [];
+    const chunk = Math.max(100, query.limit * 2);
+    let last = after;
+    // Bounded scan: a page may hold fewer than `limit` items when filters skip many records.
+    for (let scanned = 0; scanned < 20_000 && items.length < query.limit; scanned += chunk) {
+      const raw = await this.redis.zrangebyscore(this.keys.index, `(${last}`, '+inf', 'WITHSCORES', 'LIMIT', 0, chunk);
+      if (raw.length === 0) return { items, nextCursor: null };
+      const pipe = this.redis.pipeline();
+      for (let i = 0; i < raw.length; i += 2) pipe.hgetall(this.keys.record(raw[i]!));
+      const hashes = (await exec(pipe)) as Array<Record<string, string>>;
+      const gone: string[] = [];
+      for (let i = 0; i < hashes.length; i++) {
+        const id = raw[i * 2]!;
+        const h = hashes[i]!;
+        last = Number(raw[i * 2 + 1]);
+        if (!h['d']) {
+          gone.push(id);
+          continue;
+        }
+        const r = toRecord(id, h);
+        if (matches(r, query)) items.push(r);
+        if (items.length === query.limit) break;
+      }
+      if (gone.length > 0) await this.redis.zrem(this.keys.index, ...gone); // expired records
+      if (raw.length < chunk * 2 && items.length < query.limit) return { items, nextCursor: null };
+    }
+    const more = (await this.redis.zcount(this.keys.index, `(${last}`, '+inf')) > 0;
+    return { items, nextCursor: more ? encodeCursor({ s: String(last) }) : null };
+  }
+
+  /** Status after the call, or null for an unknown task. */
+  async cancel(id: string, queue: string, now: number): Promise<TaskStatus | null> {
+    const k = this.keys;
+    const s = await this.redis.drvCancel(
+      k.record(id),
+      k.delayed(queue),
+      k.outbox(queue),
+      k.finished(queue, 'failed'),
+      id,
+      now,
+      new Date(now).toISOString(),
+      CANCELED_ERROR,
+      this.resultTtlSeconds,
+      k.events,
+      k.control,
+      queue,
+    );
+    return (s as TaskStatus | null) ?? null;
+  }
+
+  async queueOf(id: string): Promise<string | null> {
+    const d = await this.redis.hget(this.keys.record(id), 'd');
+    return d ? (JSON.parse(d) as StaticFields).queue : null;
+  }
+
+  /** Claims a delivered task for this attempt; null means drop the message. */
+  async start(id: string, gen: number, queue: string, token: string, leaseUntil: number, now: number): Promise<RunningTask | null> {
+    const k = this.keys;
+    const flat = (await this.redis.drvStart(
+      k.record(id),
+      k.running(queue),
+      k.outbox(queue),
+      id,
+      gen,
+      now,
+      leaseUntil,
+      token,
+      new Date(now).toISOString(),
+      k.events,
+      queue,
+    )) as string[];
+    if (flat.length === 0) return null;
+    const h: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+    const record = toRecord(id, h);
+    return { record, gen: Number(h['g']), backoffMs: (JSON.parse(h['d']!) as StaticFields).backoffMs };
+  }
+
+  async finish(task: TaskRecord, token: string, status: 'succeeded' | 'failed' | 'canceled', output: unknown, error: TaskError | null): Promise<boolean> {
+    const k = this.keys;
+    const now = Date.now();
+    const r = await this.redis.drvFinish(
+      k.record(task.id),
+      k.running(task.queue),
+      k.finished(task.queue, status === 'succeeded' ? 'succeeded' : 'failed'),
+      task.id,
+      token,
+      status,
+      status === 'succeeded' ? JSON.stringify(output ?? null) : '',
+      error ? JSON.stringify(error) : '',
+      new Date(now).toISOString(),
+      now,
+      this.resultTtlSeconds,
+      k.events,
+      task.queue,
+    );
+    return r === 1;
+  }
+
+  async retry(task: TaskRecord, token: string, error: TaskError, delayMs: number): Promise<boolean> {
+    const k = this.keys;
+    const now = Date.now();
+    const r = await this.redis.drvRetry(k.record(task.id), k.running(task.queue), k.delayed(task.queue), task.id, token, JSON.stringify(error), now + delayMs, now, k.events, task.queue);
+    return r === 1;
+  }
+
+  async requeue(task: TaskRecord, token: string): Promise<boolean> {
+    const k = this.keys;
+    const r = await this.redis.drvRequeue(k.record(task.id), k.running(task.queue), task.id, token, Date.now(), k.events, task.queue);
+    return r === 1;
+  }
+
+  async progress(task: TaskRecord, token: string, value: unknown): Promise<void> {
+    const k = this.keys;
+    await this.redis.drvProgress(k.record(task.id), task.id, token, JSON.stringify(value ?? null), Date.now(), k.events, task.queue);
+  }
+
+  /** Extends leases; returns the ids whose cancel was requested. */
+  async renew(queue: string, ids: string[], leaseUntil: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return (await this.redis.drvRenew(this.keys.running(queue), leaseUntil, this.keys.recordPrefix, ...ids)) as string[];
+  }
+
+  async relayClaim(queue: string, now: number, leaseMs: number, limit: number): Promise<{ nextDue: number; claims: Claim[] }> {
+    const k = this.keys;
+    const flat = (await this.redis.drvRelayClaim(k.delayed(queue), k.outbox(queue), k.running(queue), now, leaseMs, limit, k.recordPrefix, k.events, queue)) as Array<
+      string | number
+    >;
+    const claims: Claim[] = [];
+    for (let i = 1; i + 2 < flat.length; i += 3) claims.push({ id: String(flat[i]), gen: Number(flat[i + 1]), priority: Number(flat[i + 2]) });
+    return { nextDue: Number(flat[0]), claims };
+  }
+
+  /** Every count except `queued`, which the broker knows. */
+  async stateCounts(queue: string): Promise<{ delayed: number; running: number; succeeded: number; failed: number; paused: boolean }> {
+    const k = this.keys;
+    const horizon = Date.now() - this.resultTtlSeconds * 1000;
+    const pipe = this.redis.pipeline();
+    pipe.zremrangebyscore(k.finished(queue, 'succeeded'), '-inf', `(${horizon}`);
+    pipe.zremrangebyscore(k.finished(queue, 'failed'), '-inf', `(${horizon}`);
+    pipe.zcard(k.delayed(queue));
+    pipe.zcard(k.running(queue));
+    pipe.zcard(k.finished(queue, 'succeeded'));
+    pipe.zcard(k.finished(queue, 'failed'));
+    pipe.sismember(k.paused, queue);
+    const r = (await exec(pipe)) as number[];
+    return { delayed: r[2]!, running: r[3]!, succeeded: r[4]!, failed: r[5]!, paused: r[6] === 1 };
+  }
+
+  async setPaused(queue: string, paused: boolean): Promise<void> {
+    const pipe = this.redis.pipeline();
+    if (paused) pipe.sadd(this.keys.paused, queue);
+    else pipe.srem(this.keys.paused, queue);
+    pipe.publish(this.keys.control, `${paused ? 'pause' : 'resume'}|${queue}`);
+    await exec(pipe);
+  }
+
+  async isPaused(queue: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.paused, queue)) === 1;
+  }
+
+  async heartbeat(worker: WorkerInfo, ttlMs: number): Promise<void> {
+    await exec(this.redis.pipeline().zadd(this.keys.workers, Date.now() + ttlMs, worker.id).hset(this.keys.workerInfo, worker.id, JSON.stringify(worker)));
+  }
+
+  async removeWorker(id: string): Promise<void> {
+    await exec(this.redis.pipeline().zrem(this.keys.workers, id).hdel(this.keys.workerInfo, id));
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    const now = Date.now();
+    const expired = await this.redis.zrangebyscore(this.keys.workers, '-inf', now);
+    if (expired.length > 0) await exec(this.redis.pipeline().zrem(this.keys.workers, ...expired).hdel(this.keys.workerInfo, ...expired));
+    const ids = await this.redis.zrange(this.keys.workers, 0, -1);
+    if (ids.length === 0) return [];
+    const infos = await this.redis.hmget(this.keys.workerInfo, ...ids);
+    return infos.filter((s): s is string => s !== null).map((s) => JSON.parse(s) as WorkerInfo);
+  }
+
+  async registerTaskTypes(types: TaskTypeInfo[]): Promise<void> {
+    if (types.length === 0) return;
+    await this.redis.hset(this.keys.types, Object.fromEntries(types.map((t) => [t.name, JSON.stringify(t)])));
+  }
+
+  async taskTypes(): Promise<TaskTypeInfo[]> {
+    return (await this.redis.hvals(this.keys.types)).map((s) => JSON.parse(s) as TaskTypeInfo);
+  }
+}
+
+function toRecord(id: string, h: Record<string, string>): TaskRecord {
+  const d = JSON.parse(h['d']!) as StaticFields;
+  const json = (v: string | undefined) => (v ? (JSON.parse(v) as unknown) : null);
+  return {
+    id,
+    type: d.type,
+    queue: d.queue,
+    tenant: d.tenant,
+    status: h['s'] as TaskStatus,
+    input: d.input,
+    output: json(h['o']),
+    error: json(h['e']) as TaskError | null,
+    progress: json(h['p']),
+    priority: d.priority,
+    attempt: Number(h['a'] ?? 0),
+    maxAttempts: d.maxAttempts,
+    timeoutMs: d.timeoutMs,
+    parentId: d.parentId,
+    children: h['c'] ? h['c'].split(',') : [],
+    idempotencyKey: d.idempotencyKey,
+    createdAt: d.createdAt,
+    startedAt: h['st'] || null,
+    finishedAt: h['ft'] || null,
+  };
+}
+
+function matches(r: TaskRecord, q: ListQuery): boolean {
+  return (!q.tenant || r.tenant === q.tenant) && (!q.queue || r.queue === q.queue) && (!q.status || r.status === q.status) && (!q.type || r.type === q.type);
+}
+
+/** Runs a pipeline and throws the first command error instead of returning it. */
+async function exec(pipe: ChainableCommander): Promise<unknown[]> {
+  const replies = (await pipe.exec()) ?? [];
+  return replies.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}

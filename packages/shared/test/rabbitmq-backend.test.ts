@@ -1,0 +1,41 @@
+import { RabbitmqServer, testAmqpUrl, testRedisUrl, uniqueName } from '@drover/testkit';
+import amqplib from 'amqplib';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { RabbitmqBackend } from '../src/backends/rabbitmq/rabbitmq-backend.js';
+import { CONFORMANCE_QUEUES, backendConformance } from './conformance/backend-conformance.js';
+
+// One private broker for the file (it takes seconds to start); tests are isolated by prefix.
+let server: RabbitmqServer | undefined;
+let amqpUrl: string;
+
+beforeAll(async () => {
+  const shared = testAmqpUrl();
+  if (shared) amqpUrl = shared;
+  else {
+    server = await RabbitmqServer.start();
+    amqpUrl = server.url;
+  }
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+backendConformance('rabbitmq', async () => {
+  const prefix = uniqueName('rmq');
+  return {
+    open: async () => new RabbitmqBackend({ amqpUrl, redisUrl: testRedisUrl(), prefix, queues: CONFORMANCE_QUEUES, resultTtlSeconds: 3600 }),
+    teardown: async () => {
+      const conn = await amqplib.connect(amqpUrl);
+      const ch = await conn.createChannel();
+      for (const q of [...CONFORMANCE_QUEUES, 'dead']) await ch.deleteQueue(`${prefix}.${q}`);
+      await ch.deleteExchange(`${prefix}.dead-letter`);
+      await conn.close();
+      const redis = new Redis(testRedisUrl());
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+    },
+  };
+});
