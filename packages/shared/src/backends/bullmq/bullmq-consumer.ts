@@ -46,7 +46,7 @@ export class BullmqConsumer implements Consumer {
       this.active++;
       try {
         const outcome = await runAttempt(taskFromJob(job, queue), handler, {
-          cancel: cancel.signal,
+          cancel,
           shutdown,
           progress: (value) => job.updateProgress(value as number | object),
         });

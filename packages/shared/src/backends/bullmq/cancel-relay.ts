@@ -2,6 +2,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 /** How long a cancel message is remembered for a job this process has not started yet. */
 const REMEMBER_MS = 60_000;
+/** Spare controllers kept for reuse (creating an AbortSignal is the costliest step per job). */
+const POOL_MAX = 1024;
 
 /**
  * Delivers cancel requests for running jobs to whichever process runs them: the cancel script
@@ -15,6 +17,7 @@ const REMEMBER_MS = 60_000;
 export class CancelRelay {
   private readonly running = new Map<string, { controller: AbortController; jobKey: string }>();
   private readonly recent = new Map<string, number>();
+  private readonly pool: AbortController[] = [];
   private subscriber: Redis | undefined;
   private ready: Promise<void> | undefined;
 
@@ -42,16 +45,24 @@ export class CancelRelay {
     return this.ready;
   }
 
-  /** Registers a job this process is about to run; the returned signal aborts on cancel. */
-  track(jobId: string, jobKey: string): AbortController {
-    const controller = new AbortController();
+  /**
+   * Registers a job this process is about to run; the returned signal aborts on its cancel. A
+   * controller that was never aborted goes back to a pool when its job ends: runAttempt only
+   * listens to it (and stops listening when the attempt ends), so reuse is safe and spares an
+   * AbortSignal per job.
+   */
+  track(jobId: string, jobKey: string): AbortSignal {
+    const controller = this.pool.pop() ?? new AbortController();
     this.running.set(jobId, { controller, jobKey });
     if (this.recent.size > 0 && this.recent.has(jobId)) controller.abort();
-    return controller;
+    return controller.signal;
   }
 
   untrack(jobId: string): void {
+    const entry = this.running.get(jobId);
+    if (!entry) return;
     this.running.delete(jobId);
+    if (!entry.controller.signal.aborted && this.pool.length < POOL_MAX) this.pool.push(entry.controller);
   }
 
   /** A cancel issued through this very process: no need to wait for the round trip. */
