@@ -12,6 +12,7 @@ import { docsPlugin } from './docs.js';
 import { type DroverContext, droverContextPlugin } from './drover-context.js';
 import { httpMetricsPlugin } from './http-metrics.js';
 import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.js';
+import { RouteMethods } from './route-methods.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { queueRoutes } from './routes/queues.js';
@@ -76,15 +77,22 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     else request.log.debug({ code: problem.code, detail: problem.detail }, 'request refused');
     return sendProblem(reply, problem, headers);
   });
+  const routeMethods = new RouteMethods();
+  app.addHook('onRoute', (route) => routeMethods.add(route.url, route.method));
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?', 1)[0];
-    const e = ErrorCodes.ROUTE_NOT_FOUND;
+    const path = request.url.split('?', 1)[0] ?? '';
+    const allowed = routeMethods.allowed(path);
+    const e = allowed.length > 0 ? ErrorCodes.METHOD_NOT_ALLOWED : ErrorCodes.ROUTE_NOT_FOUND;
+    if (allowed.length > 0) reply.header('allow', allowed.join(', '));
     return sendProblem(reply, {
       type: `urn:drover:error:${e.code}`,
       title: e.title,
       status: e.status,
       code: e.code,
-      detail: `No route ${request.method} ${path}; the API is under /v1 (see /docs for the list).`,
+      detail:
+        allowed.length > 0
+          ? `${path} does not answer ${request.method}; it answers ${allowed.join(', ')}.`
+          : `No route ${request.method} ${path}; the API is under /v1 (see /docs for the list).`,
       ...(path ? { instance: path } : {}),
     });
   });

@@ -107,7 +107,16 @@ describe('every client error is problem+json with a stable code', () => {
   it('unknown route: 404 ROUTE_NOT_FOUND (with or without a key)', async () => {
     f = await startApp();
     expectProblem(await f.app.inject({ method: 'GET', url: '/v2/tasks' }), 404, 'DROVER_ERR_ROUTE_NOT_FOUND');
-    expectProblem(await f.app.inject({ method: 'DELETE', url: '/v1/tasks/abc', headers: authA }), 404, 'DROVER_ERR_ROUTE_NOT_FOUND');
+    expectProblem(await f.app.inject({ method: 'GET', url: '/v1/tasks/abc/retry', headers: authA }), 404, 'DROVER_ERR_ROUTE_NOT_FOUND');
+  });
+
+  it('known path, wrong method: 405 with Allow', async () => {
+    f = await startApp();
+    const res = await f.app.inject({ method: 'DELETE', url: '/v1/tasks/abc', headers: authA });
+    const p = expectProblem(res, 405, 'DROVER_ERR_METHOD_NOT_ALLOWED');
+    expect(res.headers.allow).toBe('GET, HEAD');
+    expect(p.detail).toContain('GET');
+    expect((await f.app.inject({ method: 'GET', url: '/v1/queues/general/pause', headers: authA })).headers.allow).toBe('POST');
   });
 
   it('missing or invalid key: 401 with WWW-Authenticate: Bearer', async () => {
