@@ -29,6 +29,9 @@ import { WorkerRegistry } from './worker-registry.js';
 
 export type { BullmqBackendOptions } from './bullmq-backend-options.js';
 
+/** How much longer than the result TTL a parent's list of children is kept. */
+const CHILDREN_GRACE_SECONDS = 7 * 86_400;
+
 interface PreparedJob {
   index: number;
   req: SubmitRequest;
@@ -296,7 +299,10 @@ export class BullmqBackend implements Backend {
     const p = this.producer.pipeline();
     reqs.forEach((r, i) => {
       const res = out[i];
-      if (r.parentId && res && !(res instanceof Error) && res.created) p.rpush(this.childrenKey(r.parentId), res.task.id);
+      if (r.parentId && res && !(res instanceof Error) && res.created) {
+        // Outlives the parent's record (kept resultTtl after it finishes); renewed by every child.
+        p.rpush(this.childrenKey(r.parentId), res.task.id).expire(this.childrenKey(r.parentId), this.options.resultTtlSeconds + CHILDREN_GRACE_SECONDS);
+      }
     });
     if (p.length > 0) await p.exec();
   }
