@@ -39,13 +39,13 @@ export function ssrfGuardConnector(options: SsrfGuardOptions): buildConnector.co
       (address) => {
         base({ ...connectOptions, hostname: address }, (err, socket) => {
           if (err || !socket) return callback(err ?? new Error('connect failed'), null);
-          const remote = socket.remoteAddress;
-          if (address !== host || isIP(address) !== 0) {
-            const cls = remote ? classifyAddress(remote) : undefined;
-            // Dialled what we vetted: the remote must be that address (or allow-listed by name).
-            if (!cls || (!options.policy.allowList.allowsHost(host, port) && cls.address !== classifyAddress(address).address)) {
+          // An allow-listed name is dialled by name; anything else was vetted as an IP, and the
+          // socket must have reached exactly that address.
+          if (isIP(address) !== 0) {
+            const remote = socket.remoteAddress;
+            if (!remote || classifyAddress(remote).address !== classifyAddress(address).address) {
               socket.destroy();
-              return callback(ssrfRefused(host, remote ?? 'unknown', cls?.range ?? 'invalid'), null);
+              return callback(ssrfRefused(host, remote ?? 'unknown', remote ? classifyAddress(remote).range : 'invalid'), null);
             }
           }
           callback(null, socket);

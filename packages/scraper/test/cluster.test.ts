@@ -53,8 +53,9 @@ describe('cluster-wide limits across 3 worker processes sharing one Redis', () =
   });
 
   it('the per-domain rate never exceeds the limit and uses at least 95% of it', async () => {
-    const limit = 10;
-    const windowMs = 1000;
+    // 30 per 3 s over 6 s: long windows keep the 300 ms jitter allowance small next to them.
+    const limit = 30;
+    const windowMs = 3000;
     const measureMs = 6000;
     const summaries = await runCluster(
       3,
@@ -64,7 +65,7 @@ describe('cluster-wide limits across 3 worker processes sharing one Redis', () =
         TEST_URL: target.url('/rate'),
         TEST_WARM_URL: target.url('/rate', '127.0.0.1'),
         TEST_LOOPS: '4',
-        TEST_RUN_MS: String(measureMs + 1000),
+        TEST_RUN_MS: String(measureMs + 1500),
         DROVER_SCRAPER_ALLOW_HOSTS: `localhost:${target.port},127.0.0.1:${target.port}`,
         DROVER_SCRAPER_DOMAIN_RATE_PER_MIN: String(limit),
         DROVER_SCRAPER_RATE_WINDOW_MS: String(windowMs),
@@ -73,11 +74,12 @@ describe('cluster-wide limits across 3 worker processes sharing one Redis', () =
     );
     const hits = target.hits.filter((h) => h.path === '/rate' && h.headers.host === `localhost:${target.port}`).map((h) => h.at);
     expect(summaries.every((s) => s.ok > 0)).toBe(true);
-    // Server-side receive times trail the limiter's admission times (on Redis' clock) by a few
-    // ms of delivery jitter, and a burst admitted at t arrives spread over a few ms. Windows are
-    // therefore measured 100 ms short: an admission-time window of W holds at most `limit`, and
-    // jitter below 100 ms cannot pull the next burst into a (W - 100 ms) receive-time window.
-    const slack = 100;
+    // Server-side receive times trail the limiter's admission times (on Redis' clock) by the
+    // time a process takes from admission to writing the request — usually a few ms, but up to a
+    // few hundred on a loaded two-core machine. Windows are therefore measured 300 ms short: an
+    // admission-time window of W holds at most `limit`, and a delay under 300 ms cannot pull an
+    // extra request into a (W - 300 ms) receive-time window.
+    const slack = 300;
     const t0 = hits[0]!;
     const counted = hits.filter((t) => t < t0 + measureMs - slack).length;
     const maxIn = (span: number) => Math.max(...hits.map((from) => hits.filter((t) => t >= from && t < from + span).length));

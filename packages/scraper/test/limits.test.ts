@@ -33,9 +33,9 @@ describe('rate limits', () => {
   });
 
   for (const kind of ['redis', 'memory'] as const) {
-    it(`${kind}: admits the limit per window, then makes the next caller wait for the oldest to expire`, async () => {
+    it(`${kind}: admits the limit per window (paced), then makes the next caller wait for the oldest to expire`, async () => {
       const store = kind === 'redis' ? new RedisRateLimitStore(redis, uniqueName('rl')) : new MemoryRateLimitStore();
-      const limiter = new RateLimiter(store, 400);
+      const limiter = new RateLimiter(store, 1000);
       const specs = [{ key: 'domain:a', limit: 3 }];
       const times: number[] = [];
       const t0 = Date.now();
@@ -43,8 +43,10 @@ describe('rate limits', () => {
         await limiter.acquire(specs, { deadline: Date.now() + 5_000 });
         times.push(Date.now() - t0);
       }
-      expect(times.slice(0, 3).every((t) => t < 300)).toBe(true);
-      expect(times[3]).toBeGreaterThanOrEqual(390);
+      // Three within the window, at least half an interval (166 ms) apart; the fourth a window after the first.
+      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(160);
+      expect(times[2]!).toBeLessThan(800);
+      expect(times[3]!).toBeGreaterThanOrEqual(990);
     });
 
     it(`${kind}: fails with RATE_LIMITED when the wait would pass the deadline`, async () => {
@@ -59,22 +61,23 @@ describe('rate limits', () => {
 
     it(`${kind}: a cooldown pauses the key, halves its rate, then probes back up`, async () => {
       const store = kind === 'redis' ? new RedisRateLimitStore(redis, uniqueName('rl')) : new MemoryRateLimitStore();
-      const limiter = new RateLimiter(store, 300);
+      const limiter = new RateLimiter(store, 1000);
       const specs = [{ key: 'domain:c', limit: 4 }];
-      await limiter.penalize('domain:c', 200);
+      const acquire = () => limiter.acquire(specs, { deadline: Date.now() + 5_000 });
       const t0 = Date.now();
-      await limiter.acquire(specs, { deadline: Date.now() + 5_000 });
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
-      // Halved: 2 per window now, so the third waits for the window.
-      await limiter.acquire(specs, { deadline: Date.now() + 5_000 });
+      await limiter.penalize('domain:c', 200);
+      await acquire();
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(195);
+      // Halved to 2 per window: the third waits for the first to leave the window (~1 s).
+      await acquire();
       const t1 = Date.now();
-      await limiter.acquire(specs, { deadline: Date.now() + 5_000 });
-      expect(Date.now() - t1).toBeGreaterThanOrEqual(200);
-      // After a quiet window the rate doubles back to 4.
-      await new Promise((r) => setTimeout(r, 650));
+      await acquire();
+      expect(Date.now() - t1).toBeGreaterThanOrEqual(300);
+      // After a quiet window at the reduced rate it doubles back to 4: four fit in one window.
+      await new Promise((r) => setTimeout(r, 1100));
       const t2 = Date.now();
-      for (let i = 0; i < 4; i++) await limiter.acquire(specs, { deadline: Date.now() + 5_000 });
-      expect(Date.now() - t2).toBeLessThan(250);
+      for (let i = 0; i < 4; i++) await acquire();
+      expect(Date.now() - t2).toBeLessThan(900);
     });
   }
 
