@@ -91,7 +91,7 @@ describe('distributed: orchestrator + 2 workers on BullMQ', () => {
   it('loses nothing when a worker is SIGTERMed midway', async () => {
     // Tasks long enough that the stopped worker has some in flight; its grace is shorter than a
     // task, so those are interrupted and must be finished by the other worker.
-    const victim = await startWorker('worker-c', { DROVER_SHUTDOWN_GRACE_MS: '20' });
+    const victim = await startWorker('worker-c', { DROVER_SHUTDOWN_GRACE_MS: '20', DROVER_LOG_LEVEL: 'info' });
     const ids = await submitAll(1000, (i) => ({ type: 'sleep', input: { ms: 40 }, idempotencyKey: `sleep-${i}` }));
     await waitUntil(async () => {
       const q = await api.request('GET', '/v1/queues');
@@ -100,6 +100,9 @@ describe('distributed: orchestrator + 2 workers on BullMQ', () => {
     }, 'a third of the tasks to finish', 60_000);
     victim.signal('SIGTERM');
     expect(await victim.exited).toBe(0);
+    // The stopped worker really had tasks in flight (so the check below covers interrupted ones).
+    const drainLine = victim.tail(500).split('\n').find((l) => l.includes('"msg":"draining"'));
+    expect(Number(JSON.parse(drainLine ?? '{}').running)).toBeGreaterThan(0);
     const done = await results(ids);
     const notOk = done.filter((t) => t.status !== 'succeeded');
     expect(notOk).toEqual([]);
