@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type Server, createServer } from 'node:http';
 import { RedisServer, freePort, waitUntil } from '@drover/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, inParallel } from '../support/api-client.js';
@@ -15,6 +16,8 @@ describe('distributed: orchestrator + 2 workers on BullMQ', () => {
   let api: ApiClient;
   const key = `e2e-${randomBytes(12).toString('hex')}`;
   let env: Record<string, string>;
+  let site: Server;
+  let siteUrl = '';
 
   const startWorker = async (name: string, extra: Record<string, string> = {}) => {
     const port = await freePort();
@@ -32,6 +35,14 @@ describe('distributed: orchestrator + 2 workers on BullMQ', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
+    // A page for the scrape task; loopback must be allow-listed, as the SSRF guard refuses it by default.
+    site = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<html><head><title>Drover field notes</title></head><body><main><h1>Herding</h1><p>Agents move in fleets.</p><a href="/next">next</a></main></body></html>');
+    });
+    await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
+    const sitePort = (site.address() as { port: number }).port;
+    siteUrl = `http://127.0.0.1:${sitePort}/notes`;
     const port = await freePort();
     env = {
       DROVER_REDIS_URL: redis.url,
@@ -42,6 +53,7 @@ describe('distributed: orchestrator + 2 workers on BullMQ', () => {
       DROVER_PORT: String(port),
       DROVER_WORKER_CONCURRENCY: '20',
       DROVER_HEARTBEAT_MS: '500',
+      DROVER_SCRAPER_ALLOW_HOSTS: `127.0.0.1:${sitePort}`,
     };
     orchestrator = ServiceProcess.start('orchestrator', 'packages/orchestrator/src/main.ts', env);
     await waitReady(`http://127.0.0.1:${port}/readyz`, orchestrator);
@@ -53,6 +65,7 @@ describe('distributed: orchestrator + 2 workers on BullMQ', () => {
   afterAll(async () => {
     await Promise.all([...workers, orchestrator].filter(Boolean).map((p) => p.stop()));
     await redis?.stop();
+    site?.close();
   });
 
   /** Submits n tasks: half one by one (concurrently), half in batches of 100. */
@@ -87,6 +100,27 @@ describe('distributed: orchestrator + 2 workers on BullMQ', () => {
     const live = await api.request('GET', '/v1/workers');
     expect(live.body.workers.map((w: { id: string }) => w.id.replace(/-\d+$/, '')).sort()).toEqual(['worker-a', 'worker-b']);
   }, 120_000);
+
+  it('runs the built-in scrape task submitted over HTTP and returns the extracted page', async () => {
+    const res = await api.request('POST', '/v1/tasks', { type: 'scrape', input: { url: siteUrl, mode: 'standard', format: 'text' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.queue).toBe('scrape');
+    const done = await api.request('GET', `/v1/tasks/${res.body.id}?wait=30000`);
+    expect(done.body.status, JSON.stringify(done.body.error)).toBe('succeeded');
+    expect(done.body.output).toMatchObject({ status: 200, mode: 'standard', title: 'Drover field notes', finalUrl: siteUrl });
+    expect(done.body.output.content).toContain('Agents move in fleets.');
+    expect(done.body.output.links).toContain(new URL('/next', siteUrl).toString());
+
+    const bad = await api.request('POST', '/v1/tasks', { type: 'scrape', input: { url: siteUrl, mode: 'turbo' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('DROVER_ERR_INVALID_INPUT');
+
+    // The guard holds for task input too: a loopback port that is not allow-listed is refused.
+    const refused = await api.request('POST', '/v1/tasks', { type: 'scrape', input: { url: 'http://127.0.0.1:1/', mode: 'standard' } });
+    const failed = await api.request('GET', `/v1/tasks/${refused.body.id}?wait=30000`);
+    expect(failed.body.status).toBe('failed');
+    expect(failed.body.error.code).toMatch(/^DROVER_ERR_SCRAPE_/);
+  }, 60_000);
 
   it('loses nothing when a worker is SIGTERMed midway', async () => {
     // Tasks long enough that the stopped worker has some in flight; its grace is shorter than a

@@ -1,6 +1,6 @@
 import { buildApp } from '@drover/orchestrator';
 import { DroverError, Registry, createBackend, createLogger, loadConfig } from '@drover/shared';
-import { builtinTasks, createWorker } from '@drover/worker';
+import { builtinTasks, createWorker, startScraper } from '@drover/worker';
 import { withEmbeddedKey } from './embedded-key.js';
 
 /**
@@ -22,9 +22,10 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'drover', instance: config.instance, region: config.region, level: config.logLevel });
   const backend = await createBackend(config);
   const registry = new Registry();
+  const scraping = startScraper(config, logger, registry);
   const worker = createWorker({
     backend,
-    tasks: builtinTasks(),
+    tasks: builtinTasks({ scraper: scraping.scraper }),
     concurrency: config.worker.concurrency,
     queues: config.worker.queues,
     logger,
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     stopping = true;
     await app.close();
     await worker.drain(config.worker.shutdownGraceMs);
+    await scraping.close();
     await backend.close();
     process.exit(0);
   };

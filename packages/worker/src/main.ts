@@ -1,6 +1,7 @@
-import { DroverError, createBackend, createLogger, loadConfig } from '@drover/shared';
+import { DroverError, Registry, createBackend, createLogger, loadConfig } from '@drover/shared';
 import { builtinTasks } from './builtin-tasks.js';
 import { startHealthServer } from './health-server.js';
+import { startScraper } from './scraper-service.js';
 import { createWorker } from './worker.js';
 
 /**
@@ -24,9 +25,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const backend = await createBackend(config);
+  const registry = new Registry();
+  const scraping = startScraper(config, logger, registry);
   const worker = createWorker({
     backend,
-    tasks: builtinTasks(),
+    registry,
+    tasks: builtinTasks({ scraper: scraping.scraper }),
     concurrency: config.worker.concurrency,
     queues: config.worker.queues,
     logger,
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     await worker.drain(config.worker.shutdownGraceMs);
     await health.close();
+    await scraping.close();
     await backend.close();
     logger.flush?.();
     process.exit(0);

@@ -1,0 +1,20 @@
+import { type Scraper, createScraper } from '@drover/scraper';
+import type { DroverConfig, Logger, Registry } from '@drover/shared';
+import { Redis } from 'ioredis';
+
+/**
+ * The scraper a worker process hands to the `scrape` task. With Redis configured its limits
+ * (per-domain rate, ZenRows slots, cooldowns, remembered modes) are shared by every worker.
+ */
+export function startScraper(config: DroverConfig, logger: Logger, registry: Registry): { scraper: Scraper; close(): Promise<void> } {
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : undefined;
+  redis?.on('error', (err) => logger.warn({ err: err.message }, 'scraper redis connection error'));
+  const scraper = createScraper({ config: config.scraper, redis, logger, registry, prefix: config.prefix });
+  return {
+    scraper,
+    async close() {
+      await scraper.close();
+      redis?.disconnect();
+    },
+  };
+}
