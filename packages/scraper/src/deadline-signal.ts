@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 
 /** What undici accepts as a request signal: an emitter of 'abort' with `aborted` and `reason`. */
-export interface AbortEmitter extends EventEmitter {
-  aborted: boolean;
-  reason: unknown;
+export class AbortEmitter extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
 }
 
 /**
@@ -13,7 +13,7 @@ export interface AbortEmitter extends EventEmitter {
  * A real AbortSignal is made only when something needs one (a rate-limit sleep, ZenRows).
  */
 export class DeadlineSignal {
-  readonly emitter: AbortEmitter = Object.assign(new EventEmitter(), { aborted: false, reason: undefined as unknown });
+  readonly emitter = new AbortEmitter();
   timedOut = false;
   private controller: AbortController | undefined;
   private readonly timer: NodeJS.Timeout;

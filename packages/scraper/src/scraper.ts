@@ -42,9 +42,15 @@ export function createScraper(options: ScraperOptions): Scraper {
     onAttempt: (outcome) => metrics.zenrowsAttempts.inc({ outcome }),
   });
 
+  // The specs of a host never change; keep a bounded cache so the hot path allocates none.
+  const specsByHost = new Map<string, LimitSpec[]>();
   const limitsFor = (url: URL): LimitSpec[] => {
-    const specs: LimitSpec[] = [{ key: `domain:${url.hostname.toLowerCase()}`, limit: config.perDomainPerMinute }];
+    let specs = specsByHost.get(url.hostname);
+    if (specs) return specs;
+    specs = [{ key: `domain:${url.hostname.toLowerCase()}`, limit: config.perDomainPerMinute }];
     if (config.globalPerMinute > 0) specs.unshift({ key: 'global', limit: config.globalPerMinute });
+    if (specsByHost.size >= 10_000) specsByHost.clear();
+    specsByHost.set(url.hostname, specs);
     return specs;
   };
 
