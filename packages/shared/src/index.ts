@@ -11,6 +11,7 @@ export * from './backoff.js';
 export { encodeCursor, decodeCursor } from './cursor.js';
 export { submissionFingerprint } from './fingerprint.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory-backend.js';
+export { RabbitmqBackend, type RabbitmqBackendOptions } from './backends/rabbitmq/rabbitmq-backend.js';
 export { BullmqBackend, type BullmqBackendOptions } from './backends/bullmq/bullmq-backend.js';
 export * from './builtin-task-types.js';
 export * from './scrape-input.js';

@@ -61,6 +61,10 @@ export class RabbitmqServer {
     const child = spawn(bin, [], { env: this.env(), stdio: 'ignore', detached: true });
     child.on('error', () => undefined);
     this.child = child;
+    // If the test process dies without stop(), do not leave a broker behind.
+    const reap = () => this.killGroup('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     const deadline = Date.now() + 60_000;
     while (!(await this.accepting())) {
       if (child.exitCode !== null || Date.now() > deadline) {

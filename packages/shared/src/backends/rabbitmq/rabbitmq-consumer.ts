@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { type AttemptOutcome, runAttempt } from '../../attempt.js';
@@ -5,8 +6,10 @@ import { backoffDelay } from '../../backoff.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import type { TaskRecord } from '../../task.js';
 import type { ControlMessage, EventBus } from './event-bus.js';
+import { AckBatch } from './ack-batch.js';
+import { MicroBatch } from './micro-batch.js';
 import { decodeTaskMessage } from './task-message.js';
-import type { TaskStore } from './task-store.js';
+import type { FinishedAttempt, RunningTask, TaskStore } from './task-store.js';
 import type { Topology } from './topology.js';
 
 export interface RabbitmqConsumerDeps {
@@ -39,6 +42,7 @@ interface Attempt {
 export class RabbitmqConsumer implements Consumer {
   private wrapper: ChannelWrapper | undefined;
   private channel: Channel | undefined;
+  private acks: AckBatch | undefined;
   private tag: string | undefined;
   private paused = false;
   private closing = false;
@@ -51,8 +55,19 @@ export class RabbitmqConsumer implements Consumer {
   private pauseTimer: NodeJS.Timeout | undefined;
   private offControl: (() => void) | undefined;
   private runs = 0;
+  private readonly starts: MicroBatch<{ id: string; gen: number; token: string }, RunningTask | null>;
+  private readonly finishes: MicroBatch<FinishedAttempt, boolean>;
 
-  constructor(private readonly deps: RabbitmqConsumerDeps) {}
+  constructor(private readonly deps: RabbitmqConsumerDeps) {
+    const { store, queue, leaseMs } = deps;
+    // Deliveries that arrive together are claimed together, outcomes recorded together.
+    this.starts = new MicroBatch((ds) => {
+      const now = Date.now();
+      return store.start(queue, ds, now + leaseMs, now);
+    });
+    this.finishes = new MicroBatch((outcomes) => store.finish(queue, outcomes));
+    setMaxListeners(0, this.shutdown.signal); // one listener per running attempt
+  }
 
   async start(): Promise<void> {
     const { store, queue, connection, options, leaseMs } = this.deps;
@@ -63,6 +78,7 @@ export class RabbitmqConsumer implements Consumer {
       confirm: false,
       setup: async (ch: Channel) => {
         this.channel = ch;
+        this.acks = new AckBatch(ch);
         this.tag = undefined;
         // Idempotent, and it makes a consumer that starts before any publisher safe.
         await ch.assertQueue(this.deps.topology.queueName(queue), this.deps.topology.queueOptions());
@@ -123,7 +139,16 @@ export class RabbitmqConsumer implements Consumer {
         const want = !this.paused && !this.closing;
         if (want && !this.tag) {
           const name = this.deps.topology.queueName(this.deps.queue);
-          const { consumerTag } = await ch.consume(name, (msg) => msg && this.track(this.onMessage(ch, msg)), { noAck: false });
+          const acks = this.acks!;
+          const { consumerTag } = await ch.consume(
+            name,
+            (msg) => {
+              if (!msg) return;
+              acks.delivered(msg);
+              this.track(this.onMessage(acks, msg));
+            },
+            { noAck: false },
+          );
           if (this.channel === ch) this.tag = consumerTag;
         } else if (!want && this.tag) {
           const tag = this.tag;
@@ -148,21 +173,20 @@ export class RabbitmqConsumer implements Consumer {
     void p.finally(() => this.inflight.delete(p));
   }
 
-  private async onMessage(ch: Channel, msg: ConsumeMessage): Promise<void> {
-    const { store, queue, leaseMs, options } = this.deps;
+  private async onMessage(acks: AckBatch, msg: ConsumeMessage): Promise<void> {
+    const { store, options } = this.deps;
     const parsed = decodeTaskMessage(msg.content);
-    if (!parsed) return ack(ch, msg);
+    if (!parsed) return acks.ack(msg);
     const token = `${this.deps.instanceId}.${++this.runs}`;
-    const now = Date.now();
-    let claimed: Awaited<ReturnType<TaskStore['start']>>;
+    let claimed: RunningTask | null;
     try {
-      claimed = await store.start(parsed.id, parsed.gen, queue, token, now + leaseMs, now);
+      claimed = await this.starts.add({ id: parsed.id, gen: parsed.gen, token });
     } catch {
       // Redis unreachable: hand the message back a little later.
       await new Promise((r) => setTimeout(r, 1000));
-      return nack(ch, msg, true);
+      return acks.nack(msg, true);
     }
-    if (!claimed) return ack(ch, msg);
+    if (!claimed) return acks.ack(msg);
     const task = claimed.record;
     const attempt: Attempt = { task, token, cancel: new AbortController() };
     this.active.set(task.id, attempt);
@@ -172,15 +196,17 @@ export class RabbitmqConsumer implements Consumer {
         shutdown: this.shutdown.signal,
         progress: (v) => store.progress(task, token, v),
       });
-      await this.settle(ch, msg, task, token, claimed.backoffMs, outcome);
+      await this.settle(acks, msg, task, token, claimed.backoffMs, outcome);
     } finally {
       this.active.delete(task.id);
     }
   }
 
   /** Records the outcome in Redis first, then acknowledges: a crash in between only causes a redelivery that the start script drops. */
-  private async settle(ch: Channel, msg: ConsumeMessage, task: TaskRecord, token: string, backoffMs: number, outcome: AttemptOutcome): Promise<void> {
+  private async settle(acks: AckBatch, msg: ConsumeMessage, task: TaskRecord, token: string, backoffMs: number, outcome: AttemptOutcome): Promise<void> {
     const { store } = this.deps;
+    const finish = (status: FinishedAttempt['status'], output: unknown, error: FinishedAttempt['error']) => () =>
+      this.finishes.add({ id: task.id, token, status, output, error });
     const write = async (fn: () => Promise<unknown>): Promise<boolean> => {
       for (let i = 0; ; i++) {
         try {
@@ -197,10 +223,10 @@ export class RabbitmqConsumer implements Consumer {
     let dead = false;
     switch (outcome.kind) {
       case 'succeeded':
-        ok = await write(() => store.finish(task, token, 'succeeded', outcome.output, null));
+        ok = await write(finish('succeeded', outcome.output, null));
         break;
       case 'canceled':
-        ok = await write(() => store.finish(task, token, 'canceled', null, outcome.error));
+        ok = await write(finish('canceled', null, outcome.error));
         break;
       case 'interrupted':
         ok = await write(() => store.requeue(task, token));
@@ -210,16 +236,15 @@ export class RabbitmqConsumer implements Consumer {
         if (outcome.error.retryable && task.attempt < task.maxAttempts) {
           ok = await write(() => store.retry(task, token, outcome.error, backoffDelay(task.attempt, backoffMs)));
         } else {
-          ok = await write(() => store.finish(task, token, 'failed', null, outcome.error));
+          ok = await write(finish('failed', null, outcome.error));
           dead = true;
         }
         break;
     }
     // When Redis stayed unreachable the message goes back; its lease decides who runs it next.
-    if (!ok) return nack(ch, msg, true);
-    if (requeue) return nack(ch, msg, true);
-    if (dead) return nack(ch, msg, false); // dead-lettered for inspection
-    return ack(ch, msg);
+    if (!ok || requeue) return acks.nack(msg, true);
+    if (dead) return acks.nack(msg, false); // dead-lettered for inspection
+    return acks.ack(msg);
   }
 
   private async renew(): Promise<void> {
@@ -230,22 +255,5 @@ export class RabbitmqConsumer implements Consumer {
     } catch {
       // Redis down: leases run on; the next renewal may still make it.
     }
-  }
-}
-
-/** Acks on the channel the message came from; if that channel is gone, the broker already requeued it. */
-function ack(ch: Channel, msg: ConsumeMessage): void {
-  try {
-    ch.ack(msg);
-  } catch {
-    // channel closed
-  }
-}
-
-function nack(ch: Channel, msg: ConsumeMessage, requeue: boolean): void {
-  try {
-    ch.nack(msg, false, requeue);
-  } catch {
-    // channel closed
   }
 }

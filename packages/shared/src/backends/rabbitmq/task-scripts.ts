@@ -45,43 +45,64 @@ return {1, ARGV[1]}
 `;
 
 export const START = `
--- KEYS[1] record  KEYS[2] running zset (score = lease expiry)  KEYS[3] outbox zset
--- ARGV[1] id  ARGV[2] generation carried by the message  ARGV[3] now ms  ARGV[4] lease expiry ms
--- ARGV[5] run token  ARGV[6] startedAt ISO  ARGV[7] events channel  ARGV[8] queue
--- Returns the record (HGETALL) when this delivery should run, or {} when it must be dropped:
--- unknown or expired task, stale generation, finished or canceled, or running elsewhere on a live lease.
-local r = redis.call('HMGET', KEYS[1], 's', 'g')
-local s = r[1]
-if not s or r[2] ~= ARGV[2] then return {} end
-if s == 'running' then
-  local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
-  if lease and tonumber(lease) > tonumber(ARGV[3]) then return {} end
-elseif s ~= 'queued' then
-  return {}
+-- KEYS[1] running zset (score = lease expiry)  KEYS[2] outbox zset
+-- ARGV[1] now ms  ARGV[2] lease expiry ms  ARGV[3] startedAt ISO  ARGV[4] events channel  ARGV[5] queue
+-- ARGV[6] record key prefix  ARGV[7..] triples: id, generation carried by the message, run token
+-- Claims a batch of deliveries. For each, returns the record (HGETALL) when it should run, or {}
+-- when the message must be dropped: unknown or expired task, stale generation, finished or
+-- canceled, or running elsewhere on a live lease.
+local out = {}
+for i = 7, #ARGV, 3 do
+  local id = ARGV[i]
+  local key = ARGV[6] .. id
+  local r = redis.call('HMGET', key, 's', 'g')
+  local s = r[1]
+  local run = s and r[2] == ARGV[i + 1]
+  if run and s == 'running' then
+    local lease = redis.call('ZSCORE', KEYS[1], id)
+    run = not (lease and tonumber(lease) > tonumber(ARGV[1]))
+  elseif run then
+    run = s == 'queued'
+  end
+  if run then
+    redis.call('HINCRBY', key, 'a', 1)
+    redis.call('HSET', key, 's', 'running', 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|running|' .. ARGV[1])
+    out[#out + 1] = redis.call('HGETALL', key)
+  else
+    out[#out + 1] = {}
+  end
 end
-redis.call('HINCRBY', KEYS[1], 'a', 1)
-redis.call('HSET', KEYS[1], 's', 'running', 'st', ARGV[6], 'run', ARGV[5], 'cr', '0')
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('PUBLISH', ARGV[7], 's|' .. ARGV[1] .. '|' .. ARGV[8] .. '|running|' .. ARGV[3])
-return redis.call('HGETALL', KEYS[1])
+return out
 `;
 
 export const FINISH = `
--- KEYS[1] record  KEYS[2] running zset  KEYS[3] finished zset (succeeded, or failed for failed/canceled)
--- ARGV[1] id  ARGV[2] run token  ARGV[3] status  ARGV[4] output JSON or ''  ARGV[5] error JSON or ''
--- ARGV[6] finishedAt ISO  ARGV[7] now ms  ARGV[8] result ttl s  ARGV[9] events channel  ARGV[10] queue
--- Records the outcome of the attempt holding the run token; returns 0 (and changes nothing)
--- when another attempt took the task over, so an outcome is never recorded twice.
-local r = redis.call('HMGET', KEYS[1], 's', 'run', 'ik')
-if r[1] ~= 'running' or r[2] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 's', ARGV[3], 'ft', ARGV[6], 'o', ARGV[4], 'e', ARGV[5], 'run', '')
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[7], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[8])
-if r[3] and r[3] ~= '' then redis.call('EXPIRE', r[3], ARGV[8]) end
-redis.call('PUBLISH', ARGV[9], 's|' .. ARGV[1] .. '|' .. ARGV[10] .. '|' .. ARGV[3] .. '|' .. ARGV[7])
-return 1
+-- KEYS[1] running zset  KEYS[2] succeeded zset  KEYS[3] failed zset (failed and canceled)
+-- ARGV[1] finishedAt ISO  ARGV[2] now ms  ARGV[3] result ttl s  ARGV[4] events channel  ARGV[5] queue
+-- ARGV[6] record key prefix  ARGV[7..] quintuples: id, run token, status, output JSON or '', error JSON or ''
+-- Records outcomes of attempts holding their run token; for each returns 1, or 0 (changing
+-- nothing) when another attempt took the task over, so an outcome is never recorded twice.
+local out = {}
+for i = 7, #ARGV, 5 do
+  local id = ARGV[i]
+  local key = ARGV[6] .. id
+  local r = redis.call('HMGET', key, 's', 'run', 'ik')
+  if r[1] == 'running' and r[2] == ARGV[i + 1] then
+    local status = ARGV[i + 2]
+    redis.call('HSET', key, 's', status, 'ft', ARGV[1], 'o', ARGV[i + 3], 'e', ARGV[i + 4], 'run', '')
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZADD', status == 'succeeded' and KEYS[2] or KEYS[3], ARGV[2], id)
+    redis.call('EXPIRE', key, ARGV[3])
+    if r[3] and r[3] ~= '' then redis.call('EXPIRE', r[3], ARGV[3]) end
+    redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|' .. status .. '|' .. ARGV[2])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
 `;
 
 export const RETRY = `

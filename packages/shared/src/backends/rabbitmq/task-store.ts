@@ -36,6 +36,14 @@ export interface Claim {
   priority: number;
 }
 
+export interface FinishedAttempt {
+  id: string;
+  token: string;
+  status: 'succeeded' | 'failed' | 'canceled';
+  output: unknown;
+  error: TaskError | null;
+}
+
 export interface RunningTask {
   record: TaskRecord;
   gen: number;
@@ -66,7 +74,7 @@ export class TaskStore {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
     };
     define('drvSubmit', 6, scripts.SUBMIT);
-    define('drvStart', 3, scripts.START);
+    define('drvStart', 2, scripts.START);
     define('drvFinish', 3, scripts.FINISH);
     define('drvRetry', 3, scripts.RETRY);
     define('drvRequeue', 2, scripts.REQUEUE);
@@ -197,48 +205,30 @@ export class TaskStore {
     return d ? (JSON.parse(d) as StaticFields).queue : null;
   }
 
-  /** Claims a delivered task for this attempt; null means drop the message. */
-  async start(id: string, gen: number, queue: string, token: string, leaseUntil: number, now: number): Promise<RunningTask | null> {
+  /** Claims delivered tasks for these attempts (one round trip); null means drop that message. */
+  async start(queue: string, deliveries: ReadonlyArray<{ id: string; gen: number; token: string }>, leaseUntil: number, now: number): Promise<Array<RunningTask | null>> {
     const k = this.keys;
-    const flat = (await this.redis.drvStart(
-      k.record(id),
-      k.running(queue),
-      k.outbox(queue),
-      id,
-      gen,
-      now,
-      leaseUntil,
-      token,
-      new Date(now).toISOString(),
-      k.events,
-      queue,
-    )) as string[];
-    if (flat.length === 0) return null;
-    const h: Record<string, string> = {};
-    for (let i = 0; i < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
-    const record = toRecord(id, h);
-    return { record, gen: Number(h['g']), backoffMs: (JSON.parse(h['d']!) as StaticFields).backoffMs };
+    const args: Array<string | number> = [now, leaseUntil, new Date(now).toISOString(), k.events, queue, k.recordPrefix];
+    for (const d of deliveries) args.push(d.id, d.gen, d.token);
+    const replies = (await this.redis.drvStart(k.running(queue), k.outbox(queue), ...args)) as string[][];
+    return replies.map((flat, i) => {
+      if (flat.length === 0) return null;
+      const h: Record<string, string> = {};
+      for (let j = 0; j < flat.length; j += 2) h[flat[j]!] = flat[j + 1]!;
+      return { record: toRecord(deliveries[i]!.id, h), gen: Number(h['g']), backoffMs: (JSON.parse(h['d']!) as StaticFields).backoffMs };
+    });
   }
 
-  async finish(task: TaskRecord, token: string, status: 'succeeded' | 'failed' | 'canceled', output: unknown, error: TaskError | null): Promise<boolean> {
+  /** Records outcomes (one round trip); false for an attempt whose run token is stale. */
+  async finish(queue: string, outcomes: ReadonlyArray<FinishedAttempt>): Promise<boolean[]> {
     const k = this.keys;
     const now = Date.now();
-    const r = await this.redis.drvFinish(
-      k.record(task.id),
-      k.running(task.queue),
-      k.finished(task.queue, status === 'succeeded' ? 'succeeded' : 'failed'),
-      task.id,
-      token,
-      status,
-      status === 'succeeded' ? JSON.stringify(output ?? null) : '',
-      error ? JSON.stringify(error) : '',
-      new Date(now).toISOString(),
-      now,
-      this.resultTtlSeconds,
-      k.events,
-      task.queue,
-    );
-    return r === 1;
+    const args: Array<string | number> = [new Date(now).toISOString(), now, this.resultTtlSeconds, k.events, queue, k.recordPrefix];
+    for (const o of outcomes) {
+      args.push(o.id, o.token, o.status, o.status === 'succeeded' ? JSON.stringify(o.output ?? null) : '', o.error ? JSON.stringify(o.error) : '');
+    }
+    const replies = (await this.redis.drvFinish(k.running(queue), k.finished(queue, 'succeeded'), k.finished(queue, 'failed'), ...args)) as number[];
+    return replies.map((r) => r === 1);
   }
 
   async retry(task: TaskRecord, token: string, error: TaskError, delayMs: number): Promise<boolean> {

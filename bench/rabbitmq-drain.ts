@@ -1,0 +1,163 @@
+/**
+ * Draining 20k no-op tasks on the rabbitmq backend, against raw amqplib (persistent messages,
+ * publisher confirms, prefetch 50, manual acks) and against Drover on bullmq, in one run.
+ *
+ *   node --conditions=@drover/source --import tsx bench/rabbitmq-drain.ts [--tasks 20000] [--runs 3] [--concurrency 50]
+ *
+ * Each run enqueues all tasks first (timed as "enqueue"), then starts the consumer and times
+ * until every task is recorded as finished ("drain"). Runs alternate raw / rabbitmq / bullmq;
+ * medians and ratios are printed. Uses DROVER_BENCH_AMQP_URL / DROVER_BENCH_REDIS_URL when set,
+ * else a private rabbitmq-server and redis-server on free loopback ports.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Backend, RabbitmqBackend, completeSubmit } from '@drover/shared';
+import { RabbitmqServer, RedisServer } from '@drover/testkit';
+import amqplib from 'amqplib';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '20000' },
+    runs: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '50' },
+  },
+});
+const TASKS = Math.min(200_000, Number(values.tasks));
+const RUNS = Math.min(10, Number(values.runs));
+const CONCURRENCY = Number(values.concurrency);
+const DRAIN_LIMIT_MS = 180_000;
+
+interface Figures {
+  enqueueMs: number;
+  drainMs: number;
+}
+
+const rabbit = process.env['DROVER_BENCH_AMQP_URL'] ? undefined : await RabbitmqServer.start();
+const redis = process.env['DROVER_BENCH_REDIS_URL'] ? undefined : await RedisServer.start();
+const amqpUrl = process.env['DROVER_BENCH_AMQP_URL'] ?? rabbit!.url;
+const redisUrl = process.env['DROVER_BENCH_REDIS_URL'] ?? redis!.url;
+const tag = () => `bench-${randomBytes(4).toString('hex')}`;
+
+async function rawAmqplib(): Promise<Figures> {
+  const queue = tag();
+  const conn = await amqplib.connect(amqpUrl);
+  const pub = await conn.createConfirmChannel();
+  await pub.assertQueue(queue, { durable: true });
+  const body = Buffer.from(JSON.stringify({ type: 'echo', input: null }));
+  const t0 = performance.now();
+  for (let i = 0; i < TASKS; i++) {
+    if (!pub.sendToQueue(queue, body, { persistent: true })) await new Promise((r) => pub.once('drain', r));
+  }
+  await pub.waitForConfirms();
+  const enqueueMs = performance.now() - t0;
+
+  const sub = await conn.createChannel();
+  await sub.prefetch(CONCURRENCY);
+  let done = 0;
+  const t1 = performance.now();
+  await new Promise<void>((resolveDrain, reject) => {
+    const timer = setTimeout(() => reject(new Error('raw drain timed out')), DRAIN_LIMIT_MS);
+    void sub.consume(queue, (msg) => {
+      if (!msg) return;
+      // The no-op "handler", then the ack, like a worker would.
+      void Promise.resolve(JSON.parse(msg.content.toString())).then(() => {
+        sub.ack(msg);
+        if (++done === TASKS) {
+          clearTimeout(timer);
+          resolveDrain();
+        }
+      });
+    });
+  });
+  const drainMs = performance.now() - t1;
+  await pub.deleteQueue(queue);
+  await conn.close();
+  return { enqueueMs, drainMs };
+}
+
+async function drover(make: (prefix: string) => Promise<Backend>): Promise<Figures> {
+  const prefix = tag();
+  const backend = await make(prefix);
+  try {
+    const reqs = Array.from({ length: TASKS }, () => completeSubmit({ type: 'echo', queue: 'bench', tenant: 'acme', input: null }));
+    const t0 = performance.now();
+    for (let i = 0; i < reqs.length; i += 1000) await backend.submitMany(reqs.slice(i, i + 1000));
+    const enqueueMs = performance.now() - t0;
+
+    const t1 = performance.now();
+    const consumer = await backend.consume('bench', { concurrency: CONCURRENCY, handler: async () => null });
+    const deadline = Date.now() + DRAIN_LIMIT_MS;
+    while ((await backend.counts('bench')).succeeded < TASKS) {
+      if (Date.now() > deadline) throw new Error(`${backend.kind} drain timed out`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const drainMs = performance.now() - t1;
+    await consumer.close(1000);
+    return { enqueueMs, drainMs };
+  } finally {
+    await backend.close();
+  }
+}
+
+const rabbitmqBackend = async (prefix: string): Promise<Backend> =>
+  new RabbitmqBackend({ amqpUrl, redisUrl, prefix, queues: ['bench'], resultTtlSeconds: 3600 });
+
+const bullmqPath = resolve(import.meta.dirname, '../packages/shared/src/backends/bullmq/bullmq-backend.ts');
+let bullmqBackend: ((prefix: string) => Promise<Backend>) | undefined;
+if (existsSync(bullmqPath)) {
+  try {
+    const { BullmqBackend } = (await import(bullmqPath)) as {
+      BullmqBackend: new (o: { redisUrl: string; prefix: string; queues: string[]; resultTtlSeconds: number }) => Backend;
+    };
+    bullmqBackend = async (prefix) => new BullmqBackend({ redisUrl, prefix, queues: ['bench'], resultTtlSeconds: 3600 });
+  } catch (err) {
+    console.log(`bullmq backend not usable, skipped: ${String(err)}`);
+  }
+}
+
+const contenders: Array<[string, () => Promise<Figures>]> = [
+  ['raw amqplib', rawAmqplib],
+  ['drover rabbitmq', () => drover(rabbitmqBackend)],
+];
+if (bullmqBackend) {
+  const make = bullmqBackend;
+  contenders.push(['drover bullmq', () => drover(make)]);
+}
+
+const results = new Map<string, Figures[]>(contenders.map(([name]) => [name, []]));
+try {
+  console.log(`${TASKS} no-op tasks, concurrency/prefetch ${CONCURRENCY}, ${RUNS} alternating runs`);
+  for (let run = 1; run <= RUNS; run++) {
+    for (const [name, fn] of contenders) {
+      let f: Figures;
+      try {
+        f = await fn();
+      } catch (err) {
+        console.log(`  run ${run} ${name.padEnd(16)} failed: ${String(err)}`);
+        continue;
+      }
+      results.get(name)!.push(f);
+      console.log(`  run ${run} ${name.padEnd(16)} enqueue ${rate(f.enqueueMs)} tasks/s   drain ${rate(f.drainMs)} tasks/s`);
+    }
+  }
+
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+  const med = new Map([...results].map(([name, fs]) => [name, { enqueue: TASKS / (median(fs.map((f) => f.enqueueMs)) / 1000), drain: TASKS / (median(fs.map((f) => f.drainMs)) / 1000) }]));
+  console.log('\nmedians (tasks/s)');
+  for (const [name, m] of med) console.log(`  ${name.padEnd(16)} enqueue ${m.enqueue.toFixed(0).padStart(7)}   drain ${m.drain.toFixed(0).padStart(7)}`);
+  const ours = med.get('drover rabbitmq')!;
+  const raw = med.get('raw amqplib')!;
+  console.log('\nratios (drover rabbitmq / baseline)');
+  console.log(`  vs raw amqplib    drain ${(ours.drain / raw.drain).toFixed(2)}x (target >= 0.8)   enqueue ${(ours.enqueue / raw.enqueue).toFixed(2)}x`);
+  const bull = med.get('drover bullmq');
+  if (bull) console.log(`  vs drover bullmq  drain ${(ours.drain / bull.drain).toFixed(2)}x (target >= 1.0)   enqueue ${(ours.enqueue / bull.enqueue).toFixed(2)}x`);
+} finally {
+  await rabbit?.stop();
+  await redis?.stop();
+}
+
+function rate(ms: number): string {
+  return (TASKS / (ms / 1000)).toFixed(0).padStart(7);
+}
