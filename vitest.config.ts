@@ -1,4 +1,5 @@
-import { defaultServerConditions, defineConfig } from 'vite';
+import { defaultServerConditions } from 'vite';
+import { defineConfig } from 'vitest/config';
 
 // Workspace packages export their TypeScript sources under the `@drover/source` condition,
 // so tests run against src/ without a build.

@@ -94,7 +94,11 @@ async function main(): Promise<void> {
         await once(child, 'exit');
         results[kind].push(r);
         console.log(`run ${run} ${kind.padEnd(8)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(1).padStart(6)} ms  non-2xx ${r.non2xx}`);
-        if (own) await new Redis(redisUrl).flushall().then(() => undefined);
+        if (own) {
+          const admin = new Redis(redisUrl);
+          await admin.flushall();
+          admin.disconnect();
+        }
       }
     }
   } finally {

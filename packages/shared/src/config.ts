@@ -35,7 +35,7 @@ export interface DroverConfig {
     /** Auth on unless explicitly turned off. */
     auth: boolean;
     apiKeys: ApiKeyEntry[];
-    /** Tenants allowed to pause/resume queues and list workers. */
+    /** Tenants allowed to pause and resume queues. */
     adminTenants: string[];
     docs: boolean;
   };
