@@ -39,7 +39,7 @@ export class AllowList {
   /** True when this host (as written in the URL) is allow-listed on this port. */
   allowsHost(host: string, port: number): boolean {
     const ports = this.names.get(stripBrackets(host.toLowerCase()));
-    return ports === 'any' || (ports !== undefined && ports.has(port));
+    return ports === 'any' || ports?.has(port) === true;
   }
 
   /** True when a resolved/literal address falls in an allow-listed CIDR. */

@@ -257,9 +257,11 @@ export class MemoryBackend implements Backend {
     entry.cancel = undefined;
     switch (outcome.kind) {
       case 'succeeded':
-        return this.finish(entry, 'succeeded', { output: outcome.output });
+        this.finish(entry, 'succeeded', { output: outcome.output });
+        return;
       case 'canceled':
-        return this.finish(entry, 'canceled', { error: outcome.error });
+        this.finish(entry, 'canceled', { error: outcome.error });
+        return;
       case 'interrupted':
         // Not this attempt's fault: it does not count, and the task runs again.
         r.attempt -= 1;
@@ -275,7 +277,8 @@ export class MemoryBackend implements Backend {
           this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'delayed', at: Date.now() });
           return;
         }
-        return this.finish(entry, 'failed', { error: outcome.error });
+        this.finish(entry, 'failed', { error: outcome.error });
+        return;
     }
   }
 
