@@ -9,6 +9,8 @@ export class MicroBatch<I, O> {
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
     private readonly maxSize = 500,
+    /** 'microtask' suits calls made synchronously in one burst (deliveries from one socket read). */
+    private readonly defer: 'immediate' | 'microtask' = 'immediate',
   ) {}
 
   add(item: I): Promise<O> {
@@ -17,7 +19,8 @@ export class MicroBatch<I, O> {
       if (this.pending.length >= this.maxSize) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        if (this.defer === 'microtask') queueMicrotask(() => this.flush());
+        else setImmediate(() => this.flush());
       }
     });
   }

@@ -64,7 +64,7 @@ export class RabbitmqConsumer implements Consumer {
     this.starts = new MicroBatch((ds) => {
       const now = Date.now();
       return store.start(queue, ds, now + leaseMs, now);
-    });
+    }, 500, 'microtask');
     this.finishes = new MicroBatch((outcomes) => store.finish(queue, outcomes));
     setMaxListeners(0, this.shutdown.signal); // one listener per running attempt
   }
