@@ -58,13 +58,14 @@ export class BullmqConsumer implements Consumer {
           case 'canceled':
             throw new UnrecoverableError(CANCELED_REASON);
           case 'interrupted':
-            // Back to the queue now (not after a stalled check), and the attempt does not count.
-            await job.moveToWait(token);
+            // Back to the queue now, and the attempt does not count. If that fails (Redis gone),
+            // the job stays active and the stalled checker puts it back once its lock expires.
+            await job.moveToWait(token).catch(options.onError);
             throw new WaitingError();
         }
       } finally {
         this.active--;
-        relay.untrack(id);
+        relay.untrack(id, cancel);
       }
     };
 

@@ -58,9 +58,10 @@ export class CancelRelay {
     return controller.signal;
   }
 
-  untrack(jobId: string): void {
+  /** `signal` is what track() returned: a re-delivered copy of the job may have replaced it. */
+  untrack(jobId: string, signal: AbortSignal): void {
     const entry = this.running.get(jobId);
-    if (!entry) return;
+    if (!entry || entry.controller.signal !== signal) return;
     this.running.delete(jobId);
     if (!entry.controller.signal.aborted && this.pool.length < POOL_MAX) this.pool.push(entry.controller);
   }
