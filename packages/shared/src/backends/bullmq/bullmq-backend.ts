@@ -378,7 +378,7 @@ export class BullmqBackend implements Backend {
 function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
   const key = req.idempotencyKey ?? null;
   const id = key ? idempotentId(req.tenant, req.queue, key) : `${req.queue}.${randomUUID()}`;
-  const data: JobData = { input: req.input, tenant: req.tenant, priority: req.priority, timeoutMs: req.timeoutMs, backoffMs: req.backoffMs };
+  const data: JobData = { input: req.input, tenant: req.tenant, timeoutMs: req.timeoutMs };
   if (key) {
     data.idempotencyKey = key;
     data.fingerprint = submissionFingerprint(req);

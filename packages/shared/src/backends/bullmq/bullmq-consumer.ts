@@ -5,7 +5,7 @@ import type { ConsumeOptions, Consumer } from '../../backend.js';
 import { backoffDelay } from '../../backoff.js';
 import type { TaskRecord } from '../../task.js';
 import type { CancelRelay } from './cancel-relay.js';
-import { CANCELED_REASON, type JobData, encodeTaskError } from './job-record.js';
+import { CANCELED_REASON, type JobData, encodeTaskError, toDroverPriority } from './job-record.js';
 
 export interface BullmqConsumerOptions extends ConsumeOptions {
   queue: string;
@@ -128,7 +128,7 @@ function taskFromJob(job: Job<JobData>, queue: string): TaskRecord {
     output: null,
     error: null,
     progress: job.progress === 0 && job.attemptsStarted <= 1 ? null : (job.progress ?? null),
-    priority: d.priority,
+    priority: toDroverPriority(job.priority),
     attempt: job.attemptsMade + 1,
     maxAttempts: job.opts.attempts || 1, // BullMQ stores 0 for "not set"
     timeoutMs: d.timeoutMs,

@@ -2,16 +2,14 @@ import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
 
 /**
  * The BullMQ job is the task record: its name is the task type, its data carries the input and
- * the Drover fields BullMQ has no slot for, and everything else (attempts, timestamps, result,
- * progress) comes from BullMQ's own job fields. Nothing is stored twice.
+ * the Drover fields BullMQ has no slot for, and everything else (priority, attempts and backoff
+ * in opts, timestamps, result, progress) comes from BullMQ's own job fields. Nothing is stored
+ * twice.
  */
 export interface JobData {
   input: unknown;
   tenant: string;
-  /** Drover priority (0-10); BullMQ's own priority field holds the mapped value. */
-  priority: number;
   timeoutMs: number;
-  backoffMs: number;
   /** Present only when set, to keep the common job small. */
   idempotencyKey?: string;
   fingerprint?: string;
@@ -30,6 +28,11 @@ export type JobState = 'waiting' | 'prioritized' | 'delayed' | 'active' | 'compl
  */
 export function toBullmqPriority(priority: number): number {
   return 10 - priority;
+}
+
+/** The inverse, from BullMQ's own priority field (0 or absent: the plain list). */
+export function toDroverPriority(bullmqPriority: number | undefined): number {
+  return 10 - (bullmqPriority || 0);
 }
 
 /** failedReason holds the TaskError as JSON, so code and retryable survive the round trip. */
@@ -59,7 +62,7 @@ export const CANCELED_REASON = encodeTaskError(CANCELED_ERROR);
 export type JobHash = Record<string, string>;
 
 /** The hash fields list() and get() need (HMGET order). */
-export const JOB_FIELDS = ['name', 'data', 'opts', 'timestamp', 'processedOn', 'finishedOn', 'returnvalue', 'failedReason', 'atm', 'progress'] as const;
+export const JOB_FIELDS = ['name', 'data', 'opts', 'priority', 'timestamp', 'processedOn', 'finishedOn', 'returnvalue', 'failedReason', 'atm', 'progress'] as const;
 
 export function hashFromFields(values: Array<string | null>): JobHash | null {
   if (values[0] == null) return null;
@@ -106,7 +109,7 @@ export function recordFromHash(id: string, queue: string, hash: JobHash, state: 
     output: status === 'succeeded' && hash.returnvalue !== undefined ? (JSON.parse(hash.returnvalue) ?? null) : null,
     error: status === 'succeeded' ? null : error,
     progress: hash.progress === undefined ? null : (JSON.parse(hash.progress) ?? null),
-    priority: data.priority,
+    priority: toDroverPriority(Number(hash.priority ?? 0)),
     attempt: status === 'running' ? attemptsMade + 1 : attemptsMade,
     maxAttempts: opts.attempts || 1, // BullMQ stores 0 for "not set"
     timeoutMs: data.timeoutMs,
