@@ -104,7 +104,7 @@ describe('rabbitmq backend under broker faults', () => {
     for (const id of confirmed) {
       const t = await producer.get(id);
       expect(t?.status, `task ${id}`).toBe('succeeded');
-      expect(t?.output).toEqual({ n: (t?.input as { n: number }).n });
+      expect(t?.output).toEqual({ n: (t?.input as { n: number } | undefined)?.n });
     }
     // Nothing recorded twice: one succeeded event per task, no task run twice.
     await waitUntil(() => confirmed.every((id) => succeededEvents.has(id)), 'succeeded events');

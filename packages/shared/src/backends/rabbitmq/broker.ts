@@ -1,4 +1,4 @@
-import type { ConfirmChannel } from 'amqplib';
+import type { Channel, ConfirmChannel } from 'amqplib';
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import { DroverError } from '../../errors.js';
 import { encodeTaskMessage } from './task-message.js';
@@ -23,6 +23,7 @@ export class Broker {
   private readonly publisher: ChannelWrapper;
   private readonly declared: Set<string>;
   private readonly topology: Topology;
+  private closing = false;
 
   constructor(options: BrokerOptions) {
     this.topology = options.topology;
@@ -35,7 +36,10 @@ export class Broker {
       name: 'drover-publisher',
       confirm: true,
       publishTimeout: options.publishTimeoutMs ?? 30_000,
-      setup: (ch: ConfirmChannel) => this.topology.declare(ch, this.declared),
+      setup: async (ch: ConfirmChannel) => {
+        this.watch(ch, () => this.closing);
+        await this.topology.declare(ch, this.declared);
+      },
     });
     this.publisher.on('error', () => undefined);
   }
@@ -61,7 +65,8 @@ export class Broker {
   /** Messages ready for delivery (not counting delivered, unacknowledged ones). */
   async readyCount(queue: string): Promise<number> {
     await this.ensureQueue(queue);
-    return (await this.publisher.checkQueue(this.topology.queueName(queue))).messageCount;
+    // assert, not check: a queue deleted behind our back is recreated instead of failing the channel
+    return (await this.publisher.assertQueue(this.topology.queueName(queue), this.topology.queueOptions())).messageCount;
   }
 
   async ping(): Promise<void> {
@@ -71,7 +76,25 @@ export class Broker {
     if ((await Promise.race([this.publisher.waitForConnect(), timeout])) === 'timeout') throw new DroverError('BACKEND_UNAVAILABLE', 'RabbitMQ is not reachable (check DROVER_AMQP_URL); reconnecting.');
   }
 
+  /**
+   * amqp-connection-manager only rebuilds channels on a new connection. When the broker closes
+   * just one channel (a channel error, a deleted queue), reconnect, so every channel's setup runs
+   * again, instead of leaving that channel dead.
+   */
+  watch(ch: Channel, closing: () => boolean): void {
+    const owner = this.connection.connection;
+    ch.on('error', () => undefined);
+    ch.once('close', () => {
+      setTimeout(() => {
+        // Only when the channel's own connection is still the live one: a closed connection is
+        // already being replaced.
+        if (!closing() && !this.closing && owner && this.connection.connection === owner) this.connection.reconnect();
+      }, 100).unref();
+    });
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     await this.publisher.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }

@@ -165,7 +165,7 @@ export class RabbitmqBackend implements Backend {
     this.queues.add(queue);
     await this.broker.ensureQueue(queue);
     const consumer = new RabbitmqConsumer({
-      connection: this.broker.connection,
+      broker: this.broker,
       store: this.store,
       bus: this.bus,
       topology: this.topology,

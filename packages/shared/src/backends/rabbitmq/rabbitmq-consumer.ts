@@ -1,19 +1,20 @@
 import { setMaxListeners } from 'node:events';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ChannelWrapper } from 'amqp-connection-manager';
 import { type AttemptOutcome, runAttempt } from '../../attempt.js';
 import { backoffDelay } from '../../backoff.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import type { TaskRecord } from '../../task.js';
 import type { ControlMessage, EventBus } from './event-bus.js';
 import { AckBatch } from './ack-batch.js';
+import type { Broker } from './broker.js';
 import { MicroBatch } from './micro-batch.js';
 import { decodeTaskMessage } from './task-message.js';
 import type { FinishedAttempt, RunningTask, TaskStore } from './task-store.js';
 import type { Topology } from './topology.js';
 
 export interface RabbitmqConsumerDeps {
-  connection: AmqpConnectionManager;
+  broker: Broker;
   store: TaskStore;
   bus: EventBus;
   topology: Topology;
@@ -70,15 +71,16 @@ export class RabbitmqConsumer implements Consumer {
   }
 
   async start(): Promise<void> {
-    const { store, queue, connection, options, leaseMs } = this.deps;
+    const { store, queue, broker, options, leaseMs } = this.deps;
     this.offControl = await this.deps.bus.onControl((m) => this.onControl(m));
     this.paused = await store.isPaused(queue);
-    this.wrapper = connection.createChannel({
+    this.wrapper = broker.connection.createChannel({
       name: `drover-consumer-${queue}`,
       confirm: false,
       setup: async (ch: Channel) => {
         this.channel = ch;
         this.acks = new AckBatch(ch);
+        broker.watch(ch, () => this.closing);
         this.tag = undefined;
         // Idempotent, and it makes a consumer that starts before any publisher safe.
         await ch.assertQueue(this.deps.topology.queueName(queue), this.deps.topology.queueOptions());
@@ -143,7 +145,8 @@ export class RabbitmqConsumer implements Consumer {
           const { consumerTag } = await ch.consume(
             name,
             (msg) => {
-              if (!msg) return;
+              // null: the broker cancelled this consumer (queue deleted); start over on a new connection
+              if (!msg) return ch.close().catch(() => undefined);
               acks.delivered(msg);
               this.track(this.onMessage(acks, msg));
             },
