@@ -65,6 +65,31 @@ describe('bullmq backend semantics', () => {
     off();
   });
 
+  it('lists every task once, oldest first, across pages, and skips tasks BullMQ has removed', async () => {
+    const b = open();
+    const first = await b.submitMany(Array.from({ length: 25 }, (_, i) => req({ input: { i } })));
+    const other = await b.submit(req({ tenant: 'globex' }));
+    const later = await b.submitMany(Array.from({ length: 5 }, (_, i) => req({ input: { i: 25 + i }, queue: 'beta' })));
+    const all = [...first.map((r) => r.task.id), other.task.id, ...later.map((r) => r.task.id)];
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await b.list({ limit: 4, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((t) => t.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(all);
+    expect((await b.list({ tenant: 'globex', limit: 10 })).items.map((t) => t.id)).toEqual([other.task.id]);
+    expect((await b.list({ queue: 'beta', limit: 10 })).items.map((t) => t.id)).toEqual(later.map((r) => r.task.id));
+
+    // As removeOnComplete/removeOnFail would: the job is gone, so the task is no longer listed.
+    const redis = new Redis(testRedisUrl());
+    await redis.del(`${prefix}:alpha:${first[0]!.task.id}`);
+    await redis.quit();
+    const page = await b.list({ limit: 100 });
+    expect(page.items.map((t) => t.id)).toEqual(all.slice(1));
+  });
+
   it('records children of a parent task', async () => {
     const b = open();
     const parent = await b.submit(req());

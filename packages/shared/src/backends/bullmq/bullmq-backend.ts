@@ -25,11 +25,12 @@ import { CANCELED_REASON, type JobData, toBullmqPriority } from './job-record.js
 import { JobReader } from './job-reader.js';
 import { redisOptionsFromUrl, unavailable } from './redis-options.js';
 import { SubmitBatcher } from './submit-batcher.js';
+import { TaskIndex } from './task-index.js';
 import { WorkerRegistry } from './worker-registry.js';
 
 export type { BullmqBackendOptions } from './bullmq-backend-options.js';
 
-/** How much longer than the result TTL a parent's list of children is kept. */
+/** How much longer than the result TTL a parent's list of children (and the list index) is kept. */
 const CHILDREN_GRACE_SECONDS = 7 * 86_400;
 
 interface PreparedJob {
@@ -59,6 +60,7 @@ export class BullmqBackend implements Backend {
   private readonly known = new Set<string>();
   private readonly consumers = new Set<BullmqConsumer>();
   private readonly reader: JobReader;
+  private readonly index: TaskIndex;
   private readonly registry: WorkerRegistry;
   private readonly hub: EventHub;
   private readonly relay: CancelRelay;
@@ -84,6 +86,7 @@ export class BullmqBackend implements Backend {
     });
     defineCancelScript(this.producer);
     this.reader = new JobReader(this.producer, this.prefix, (id) => this.childrenKey(id));
+    this.index = new TaskIndex(this.producer, this.keyBase, (options.resultTtlSeconds + CHILDREN_GRACE_SECONDS) * 1000);
     this.registry = new WorkerRegistry(this.producer, this.keyBase);
     this.hub = new EventHub(this.producer, this.connection, this.prefix, this.onError);
     this.relay = new CancelRelay(this.connection, `${this.keyBase}cancel`, this.onError);
@@ -110,8 +113,7 @@ export class BullmqBackend implements Backend {
 
   async list(query: ListQuery): Promise<ListPage> {
     if (query.queue !== undefined && !NAME_RE.test(query.queue)) return { items: [], nextCursor: null };
-    const queues = query.queue ? [query.queue] : await this.allQueues();
-    return this.io(() => this.reader.list(query, queues));
+    return this.io(() => this.reader.list(query, this.index));
   }
 
   async cancel(id: string): Promise<TaskRecord | null> {
@@ -260,6 +262,13 @@ export class BullmqBackend implements Backend {
       work.push(this.queue(queue).addBulk(jobs.map((j) => j.job)));
       if (!this.known.has(queue)) work.push(this.noteQueue(queue));
     }
+    const indexed = this.producer.pipeline();
+    this.index.add(
+      indexed,
+      [...byQueue.values()].flatMap((jobs) => jobs.map((j) => ({ id: j.record.id, tenant: j.req.tenant, score: this.index.score(now) }))),
+      now,
+    );
+    work.push(indexed.exec());
     const parents = reqs.some((r) => r.parentId);
     try {
       await Promise.all(work);

@@ -2,30 +2,12 @@ import type { Redis } from 'ioredis';
 import type { ListPage, ListQuery } from '../../backend.js';
 import { decodeCursor, encodeCursor } from '../../cursor.js';
 import type { TaskRecord } from '../../task.js';
+import { DroverError } from '../../errors.js';
 import { JOB_FIELDS, type JobState, hashFromFields, recordFromHash } from './job-record.js';
+import type { TaskIndex } from './task-index.js';
 
-interface JobRef {
-  id: string;
-  queue: string;
-  state: JobState;
-}
-
-/** The BullMQ sets a list() with a given status filter must look in. */
-const SETS: Record<string, Array<[suffix: string, kind: 'list' | 'zset', state: JobState]>> = {
-  queued: [
-    ['wait', 'list', 'waiting'],
-    ['paused', 'list', 'waiting'],
-    ['prioritized', 'zset', 'prioritized'],
-  ],
-  delayed: [['delayed', 'zset', 'delayed']],
-  running: [['active', 'list', 'active']],
-  succeeded: [['completed', 'zset', 'completed']],
-  failed: [['failed', 'zset', 'failed']],
-  canceled: [['failed', 'zset', 'failed']],
-};
-const ALL_SETS = Object.entries(SETS)
-  .filter(([status]) => status !== 'canceled')
-  .flatMap(([, sets]) => sets);
+/** Candidates list() examines per call at most; past that it returns a short page and a cursor. */
+const MAX_EXAMINED = 10_000;
 
 /** Reads task records straight from BullMQ's job hashes and state sets. */
 export class JobReader {
@@ -35,96 +17,74 @@ export class JobReader {
     private readonly childrenKey: (parentId: string) => string,
   ) {}
 
-  /** One atomic MULTI: the hash, which set holds the job, and its children. */
   async get(id: string, queue: string): Promise<TaskRecord | null> {
-    const k = `${this.prefix}:${queue}:`;
-    const res = await this.redis
-      .multi()
-      .hmget(`${k}${id}`, ...JOB_FIELDS)
-      .zscore(`${k}completed`, id)
-      .zscore(`${k}failed`, id)
-      .zscore(`${k}delayed`, id)
-      .zscore(`${k}prioritized`, id)
-      .lpos(`${k}active`, id)
-      .lrange(this.childrenKey(id), 0, -1)
-      .exec();
-    if (!res) return null;
-    const hash = hashFromFields(res[0]?.[1] as Array<string | null>);
-    if (!hash) return null;
-    const state: JobState =
-      res[1]?.[1] != null ? 'completed' : res[2]?.[1] != null ? 'failed' : res[3]?.[1] != null ? 'delayed' : res[4]?.[1] != null ? 'prioritized' : res[5]?.[1] != null ? 'active' : 'waiting';
-    return recordFromHash(id, queue, hash, state, res[6]?.[1] as string[]);
+    const [record] = await this.snapshot([{ id, queue }]);
+    return record ?? null;
   }
 
-  /** Oldest first by creation time (ties by id); the cursor is the last (time, id) returned. */
-  async list(query: ListQuery, queues: string[]): Promise<ListPage> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['t', 'i']);
-    const afterT = after ? Number(after.t) : -1;
-    const afterId = after?.i ?? '';
-    const sets = query.status ? (SETS[query.status] ?? []) : ALL_SETS;
-
-    // One MULTI so a job moving between sets meanwhile is seen exactly once.
+  /**
+   * One atomic MULTI for all `refs`: each job's hash, which state set holds it, and its children.
+   * Only the small sets are probed; a job in none of them is waiting (wait list or paused).
+   */
+  async snapshot(refs: Array<{ id: string; queue: string }>): Promise<Array<TaskRecord | null>> {
+    if (refs.length === 0) return [];
     const tx = this.redis.multi();
-    const plan: Array<[queue: string, state: JobState]> = [];
-    for (const queue of query.queue ? [query.queue] : queues) {
-      for (const [suffix, kind, state] of sets) {
-        const key = `${this.prefix}:${queue}:${suffix}`;
-        if (kind === 'list') tx.lrange(key, 0, -1);
-        else tx.zrange(key, 0, -1);
-        plan.push([queue, state]);
-      }
+    for (const { id, queue } of refs) {
+      const k = `${this.prefix}:${queue}:`;
+      tx.hmget(`${k}${id}`, ...JOB_FIELDS)
+        .zscore(`${k}completed`, id)
+        .zscore(`${k}failed`, id)
+        .zscore(`${k}delayed`, id)
+        .zscore(`${k}prioritized`, id)
+        .lpos(`${k}active`, id)
+        .lrange(this.childrenKey(id), 0, -1);
     }
     const res = (await tx.exec()) ?? [];
-    const seen = new Set<string>();
-    const refs: JobRef[] = [];
-    res.forEach(([, ids], i) => {
-      const [queue, state] = plan[i]!;
-      for (const id of ids as string[]) {
-        if (seen.has(id)) continue;
-        seen.add(id);
-        refs.push({ id, queue, state });
-      }
+    return refs.map(({ id, queue }, i) => {
+      const r = (j: number) => res[7 * i + j]?.[1];
+      const hash = hashFromFields(r(0) as Array<string | null>);
+      if (!hash) return null;
+      const state: JobState =
+        r(1) != null ? 'completed' : r(2) != null ? 'failed' : r(3) != null ? 'delayed' : r(4) != null ? 'prioritized' : r(5) != null ? 'active' : 'waiting';
+      return recordFromHash(id, queue, hash, state, r(6) as string[]);
     });
-    if (refs.length === 0) return { items: [], nextCursor: null };
+  }
 
-    const stamps = await this.redis.pipeline(refs.map((r) => ['hget', `${this.prefix}:${r.queue}:${r.id}`, 'timestamp'])).exec();
-    const ordered = refs
-      .map((r, i) => ({ ...r, t: Number(stamps?.[i]?.[1] ?? Number.NaN) }))
-      .filter((r) => !Number.isNaN(r.t) && (r.t > afterT || (r.t === afterT && r.id > afterId)))
-      .sort((a, b) => a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-
+  /** Oldest first by creation time (ties by id), from the creation-time index. */
+  async list(query: ListQuery, index: TaskIndex): Promise<ListPage> {
+    let score = -1;
+    let lastId = '';
+    if (query.cursor !== undefined) {
+      const c = decodeCursor(query.cursor, ['s', 'i']);
+      score = Number(c.s);
+      lastId = c.i ?? '';
+      if (!Number.isFinite(score)) throw new DroverError('BAD_CURSOR', 'The cursor is not one this server issued; pass nextCursor from a previous page unchanged.');
+    }
+    const key = query.tenant ? index.tenantKey(query.tenant) : index.allKey();
+    const chunk = Math.min(Math.max(query.limit * 2, 100), 1000);
     const items: TaskRecord[] = [];
-    let last: { t: number; id: string } | undefined;
-    let pos = 0;
-    const chunk = Math.max(query.limit, 100);
-    while (items.length < query.limit && pos < ordered.length) {
-      const slice = ordered.slice(pos, pos + chunk);
-      const records = await this.many(slice);
-      for (let i = 0; i < slice.length && items.length < query.limit; i++) {
-        pos++;
-        const r = records[i];
+    let examined = 0;
+    for (;;) {
+      const entries = await index.after(key, score, lastId, chunk);
+      if (entries.length === 0) return { items, nextCursor: null };
+      const wanted = query.queue ? entries.filter((e) => e.id.startsWith(`${query.queue}.`)) : entries;
+      const records = await this.snapshot(wanted.map((e) => ({ id: e.id, queue: e.id.slice(0, e.id.indexOf('.')) })));
+      const byId = new Map(wanted.map((e, i) => [e.id, records[i]]));
+      const gone: string[] = [];
+      for (const e of entries) {
+        examined++;
+        score = e.score;
+        lastId = e.id;
+        const r = byId.get(e.id);
+        if (r === null) gone.push(e.id);
         if (!r) continue;
-        if (query.tenant && r.tenant !== query.tenant) continue;
         if (query.type && r.type !== query.type) continue;
         if (query.status && r.status !== query.status) continue;
         items.push(r);
-        last = { t: slice[i]!.t, id: slice[i]!.id };
+        if (items.length === query.limit) break;
       }
+      await index.prune(key, gone);
+      if (items.length === query.limit || examined >= MAX_EXAMINED) return { items, nextCursor: encodeCursor({ s: String(score), i: lastId }) };
     }
-    const more = items.length === query.limit && pos < ordered.length;
-    return { items, nextCursor: more && last ? encodeCursor({ t: String(last.t), i: last.id }) : null };
-  }
-
-  private async many(refs: JobRef[]): Promise<Array<TaskRecord | null>> {
-    const p = this.redis.pipeline();
-    for (const r of refs) {
-      p.hmget(`${this.prefix}:${r.queue}:${r.id}`, ...JOB_FIELDS);
-      p.lrange(this.childrenKey(r.id), 0, -1);
-    }
-    const res = (await p.exec()) ?? [];
-    return refs.map((r, i) => {
-      const hash = hashFromFields(res[2 * i]?.[1] as Array<string | null>);
-      return hash ? recordFromHash(r.id, r.queue, hash, r.state, res[2 * i + 1]?.[1] as string[]) : null;
-    });
   }
 }
