@@ -45,17 +45,18 @@ return {1, ARGV[1]}
 `;
 
 export const START = `
--- KEYS[1] running zset (score = lease expiry)  KEYS[2] outbox zset
+-- KEYS[1] running zset (score = lease expiry)
 -- ARGV[1] now ms  ARGV[2] lease expiry ms  ARGV[3] startedAt ISO  ARGV[4] events channel  ARGV[5] queue
 -- ARGV[6] record key prefix  ARGV[7..] triples: id, generation carried by the message, run token
 -- Claims a batch of deliveries. For each, returns the record (HGETALL) when it should run, or {}
 -- when the message must be dropped: unknown or expired task, stale generation, finished or
--- canceled, or running elsewhere on a live lease.
+-- canceled, or running elsewhere on a live lease. (A leftover outbox entry of a started task is
+-- cleared by the relay, which only publishes queued tasks.)
 local out = {}
 for i = 7, #ARGV, 3 do
   local id = ARGV[i]
   local key = ARGV[6] .. id
-  local r = redis.call('HMGET', key, 's', 'g')
+  local r = redis.call('HMGET', key, 's', 'g', 'a')
   local s = r[1]
   local run = s and r[2] == ARGV[i + 1]
   if run and s == 'running' then
@@ -65,10 +66,8 @@ for i = 7, #ARGV, 3 do
     run = s == 'queued'
   end
   if run then
-    redis.call('HINCRBY', key, 'a', 1)
-    redis.call('HSET', key, 's', 'running', 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
+    redis.call('HSET', key, 's', 'running', 'a', tonumber(r[3]) + 1, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
     redis.call('ZADD', KEYS[1], ARGV[2], id)
-    redis.call('ZREM', KEYS[2], id)
     redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|running|' .. ARGV[1])
     out[#out + 1] = redis.call('HGETALL', key)
   else

@@ -74,7 +74,7 @@ export class TaskStore {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
     };
     define('drvSubmit', 6, scripts.SUBMIT);
-    define('drvStart', 2, scripts.START);
+    define('drvStart', 1, scripts.START);
     define('drvFinish', 3, scripts.FINISH);
     define('drvRetry', 3, scripts.RETRY);
     define('drvRequeue', 2, scripts.REQUEUE);
@@ -210,12 +210,13 @@ export class TaskStore {
     const k = this.keys;
     const args: Array<string | number> = [now, leaseUntil, new Date(now).toISOString(), k.events, queue, k.recordPrefix];
     for (const d of deliveries) args.push(d.id, d.gen, d.token);
-    const replies = (await this.redis.drvStart(k.running(queue), k.outbox(queue), ...args)) as string[][];
+    const replies = (await this.redis.drvStart(k.running(queue), ...args)) as string[][];
     return replies.map((flat, i) => {
       if (flat.length === 0) return null;
       const h: Record<string, string> = {};
       for (let j = 0; j < flat.length; j += 2) h[flat[j]!] = flat[j + 1]!;
-      return { record: toRecord(deliveries[i]!.id, h), gen: Number(h['g']), backoffMs: (JSON.parse(h['d']!) as StaticFields).backoffMs };
+      const { record, backoffMs } = toRunning(deliveries[i]!.id, h);
+      return { record, gen: Number(h['g']), backoffMs };
     });
   }
 
@@ -321,8 +322,16 @@ export class TaskStore {
   }
 }
 
-function toRecord(id: string, h: Record<string, string>): TaskRecord {
+function toRunning(id: string, h: Record<string, string>): { record: TaskRecord; backoffMs: number } {
   const d = JSON.parse(h['d']!) as StaticFields;
+  return { record: recordOf(id, d, h), backoffMs: d.backoffMs };
+}
+
+function toRecord(id: string, h: Record<string, string>): TaskRecord {
+  return recordOf(id, JSON.parse(h['d']!) as StaticFields, h);
+}
+
+function recordOf(id: string, d: StaticFields, h: Record<string, string>): TaskRecord {
   const json = (v: string | undefined) => (v ? (JSON.parse(v) as unknown) : null);
   return {
     id,
