@@ -1,0 +1,149 @@
+import { RabbitmqServer, testAmqpUrl, testRedisUrl, uniqueName, waitUntil } from '@drover/testkit';
+import amqplib from 'amqplib';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, Consumer } from '../src/backend.js';
+import { RabbitmqBackend } from '../src/backends/rabbitmq/rabbitmq-backend.js';
+import { encodeTaskMessage } from '../src/backends/rabbitmq/task-message.js';
+import { TaskKeys } from '../src/backends/rabbitmq/task-keys.js';
+import { TaskStore } from '../src/backends/rabbitmq/task-store.js';
+import { PermanentError } from '../src/errors.js';
+import { FINISHED_STATUSES, completeSubmit } from '../src/task.js';
+
+/**
+ * The states a crash between Redis and the broker can leave behind, written directly, and what
+ * the backend does with each: a record whose publish never happened is published by the relay;
+ * a task whose worker died after its message was gone is requeued when its lease runs out; a
+ * stale copy of a message is dropped; an exhausted task is dead-lettered.
+ */
+describe('rabbitmq backend: crash states between Redis and the broker', () => {
+  let server: RabbitmqServer | undefined;
+  let amqpUrl: string;
+  let redis: Redis;
+  const backends: Backend[] = [];
+  const consumers: Consumer[] = [];
+
+  beforeAll(async () => {
+    const shared = testAmqpUrl();
+    if (shared) amqpUrl = shared;
+    else {
+      server = await RabbitmqServer.start();
+      amqpUrl = server.url;
+    }
+    redis = new Redis(testRedisUrl());
+  }, 90_000);
+
+  afterAll(async () => {
+    await redis?.quit();
+    await server?.stop();
+  });
+
+  afterEach(async () => {
+    for (const c of consumers.splice(0)) await c.close(0).catch(() => undefined);
+    for (const b of backends.splice(0)) await b.close().catch(() => undefined);
+  });
+
+  const backend = (prefix: string, leaseMs?: number) => {
+    const b = new RabbitmqBackend({ amqpUrl, redisUrl: testRedisUrl(), prefix, queues: ['alpha'], resultTtlSeconds: 3600, ...(leaseMs ? { leaseMs } : {}) });
+    backends.push(b);
+    return b;
+  };
+  const countingConsumer = async (b: Backend, runs: Map<string, number>, fail = false) => {
+    consumers.push(
+      await b.consume('alpha', {
+        concurrency: 2,
+        handler: async (t) => {
+          runs.set(t.id, (runs.get(t.id) ?? 0) + 1);
+          if (fail) throw new PermanentError('never works');
+          return 'done';
+        },
+      }),
+    );
+  };
+  const finished = (b: Backend, id: string) =>
+    waitUntil(
+      async () => {
+        const t = await b.get(id);
+        return t && FINISHED_STATUSES.has(t.status) ? t : null;
+      },
+      `task ${id} to finish`,
+      20_000,
+    );
+  const withChannel = async <T>(fn: (ch: amqplib.Channel) => Promise<T>): Promise<T> => {
+    const conn = await amqplib.connect(amqpUrl);
+    try {
+      return await fn(await conn.createChannel());
+    } finally {
+      await conn.close();
+    }
+  };
+
+  it('publishes a task written to Redis whose publish never happened (crash before the confirm)', async () => {
+    const prefix = uniqueName('rmq-crash');
+    const store = new TaskStore(redis, new TaskKeys(prefix), 3600);
+    const req = completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { lost: false } });
+    const id = 'alpha.written-not-published';
+    await store.submit([{ id, fingerprint: 'f', delayMs: 0, fields: { ...req, parentId: null, idempotencyKey: null, createdAt: new Date().toISOString() } }], Date.now());
+
+    const b = backend(prefix);
+    const runs = new Map<string, number>();
+    await countingConsumer(b, runs);
+    const done = await finished(b, id);
+    expect(done).toMatchObject({ status: 'succeeded', output: 'done', attempt: 1 });
+    expect(runs.get(id)).toBe(1);
+  });
+
+  it('requeues a running task whose worker died after its message was gone (lease expiry)', async () => {
+    const prefix = uniqueName('rmq-crash');
+    const producer = backend(prefix);
+    const { task } = await producer.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' }));
+    // A worker claims it, its message is acknowledged (a redelivered copy dropped while the
+    // lease was live), then the worker dies without recording anything.
+    const store = new TaskStore(redis, new TaskKeys(prefix), 3600);
+    await withChannel(async (ch) => {
+      const msg = await waitUntil(() => ch.get(`${prefix}.alpha`), 'the message');
+      const [claimed] = await store.start('alpha', [{ id: task.id, gen: 1, token: 'dead-worker.1' }], Date.now() + 300, Date.now());
+      expect(claimed?.record.status).toBe('running');
+      ch.ack(msg);
+    });
+    expect((await producer.get(task.id))?.status).toBe('running');
+
+    const runs = new Map<string, number>();
+    await countingConsumer(backend(prefix), runs);
+    const done = await finished(producer, task.id);
+    expect(done).toMatchObject({ status: 'succeeded', output: 'done', attempt: 1 });
+    expect(runs.get(task.id)).toBe(1);
+  });
+
+  it('drops a stale copy of a message (same task, old generation or already finished)', async () => {
+    const prefix = uniqueName('rmq-crash');
+    const b = backend(prefix);
+    const runs = new Map<string, number>();
+    await countingConsumer(b, runs);
+    const { task } = await b.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' }));
+    const first = await finished(b, task.id);
+    // A relay that republished just before crashing, or a redelivery after the outcome was recorded.
+    await withChannel(async (ch) => {
+      ch.sendToQueue(`${prefix}.alpha`, encodeTaskMessage(task.id, 1), { persistent: true });
+      ch.sendToQueue(`${prefix}.alpha`, encodeTaskMessage(task.id, 0), { persistent: true });
+    });
+    const probe = await b.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' }));
+    await finished(b, probe.task.id);
+    await waitUntil(async () => (await b.counts('alpha')).queued === 0, 'stale copies consumed');
+    expect(runs.get(task.id)).toBe(1);
+    expect(await b.get(task.id)).toEqual(first);
+  });
+
+  it('dead-letters a task that exhausted its attempts', async () => {
+    const prefix = uniqueName('rmq-crash');
+    const b = backend(prefix);
+    await countingConsumer(b, new Map(), true);
+    const { task } = await b.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', maxAttempts: 3 }));
+    expect((await finished(b, task.id)).status).toBe('failed');
+    const dead = await waitUntil(
+      () => withChannel(async (ch) => (await ch.checkQueue(`${prefix}.dead`)).messageCount),
+      'the dead-lettered message',
+    );
+    expect(dead).toBe(1);
+  });
+});
