@@ -101,7 +101,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     // lease was live), then the worker dies without recording anything.
     const store = new TaskStore(redis, new TaskKeys(prefix), 3600);
     await withChannel(async (ch) => {
-      const msg = await waitUntil(() => ch.get(`${prefix}.alpha`), 'the message');
+      const msg = await waitUntil(async () => (await ch.get(`${prefix}.alpha`)) || null, 'the message');
       const [claimed] = await store.start('alpha', [{ id: task.id, gen: 1, token: 'dead-worker.1' }], Date.now() + 300, Date.now());
       expect(claimed?.record.status).toBe('running');
       ch.ack(msg);
