@@ -297,7 +297,7 @@ export class BullmqBackend implements Backend {
       else if (stored && stored.fingerprint !== k.job.data.fingerprint) out[k.index] = idempotencyConflict(k.req.idempotencyKey!);
       else existing.push(k);
     });
-    const records = await Promise.all(existing.map((k) => this.reader.get(k.record.id, k.req.queue)));
+    const records = await this.reader.snapshot(existing.map((k) => ({ id: k.record.id, queue: k.req.queue })));
     existing.forEach((k, i) => {
       const task = records[i];
       out[k.index] = task ? { task, created: false } : new DroverError('INTERNAL', `Task ${k.record.id} vanished while being submitted; submit again.`);
