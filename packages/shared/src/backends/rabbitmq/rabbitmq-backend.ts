@@ -20,7 +20,7 @@ import { EventBus } from './event-bus.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { RabbitmqConsumer } from './rabbitmq-consumer.js';
 import { TaskKeys } from './task-keys.js';
-import { type NewTask, TaskStore } from './task-store.js';
+import { type NewTask, type SubmitOutcome, TaskStore } from './task-store.js';
 import { Topology } from './topology.js';
 
 export interface RabbitmqBackendOptions {
@@ -59,7 +59,7 @@ export class RabbitmqBackend implements Backend {
 
   constructor(options: RabbitmqBackendOptions) {
     this.leaseMs = options.leaseMs ?? 30_000;
-    this.submitChunk = options.submitChunk ?? 2000;
+    this.submitChunk = options.submitChunk ?? 500;
     this.queues = new Set(options.queues);
     const keys = new TaskKeys(options.prefix);
     this.redis = new Redis(options.redisUrl, { lazyConnect: false });
@@ -84,12 +84,28 @@ export class RabbitmqBackend implements Backend {
    */
   async submitMany(reqs: SubmitRequest[]): Promise<SubmitResult[]> {
     this.assertOpen();
+    const chunks: SubmitRequest[][] = [];
+    for (let i = 0; i < reqs.length; i += this.submitChunk) chunks.push(reqs.slice(i, i + this.submitChunk));
     const out: SubmitResult[] = [];
-    for (let i = 0; i < reqs.length; i += this.submitChunk) out.push(...(await this.submitChunkOf(reqs.slice(i, i + this.submitChunk))));
+    // The Redis write of the next chunk overlaps the publish of this one; each task still has its
+    // record before its message exists.
+    let next: Promise<Written> | undefined = chunks[0] ? this.write(chunks[0]) : undefined;
+    for (let i = 0; i < chunks.length; i++) {
+      const written = await next!;
+      next = chunks[i + 1] ? this.write(chunks[i + 1]!) : undefined;
+      try {
+        out.push(...(await this.publish(written)));
+      } catch (err) {
+        // The caller hears of none of the remaining tasks: undo the chunk already written too.
+        const pending = await next?.catch(() => undefined);
+        if (pending) await this.store.abandon(pending.tasks.filter((_, j) => pending.outcomes[j]?.created)).catch(() => undefined);
+        throw err;
+      }
+    }
     return out;
   }
 
-  private async submitChunkOf(reqs: SubmitRequest[]): Promise<SubmitResult[]> {
+  private async write(reqs: SubmitRequest[]): Promise<Written> {
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
     const tasks: NewTask[] = reqs.map((req) => ({
@@ -110,7 +126,10 @@ export class RabbitmqBackend implements Backend {
         createdAt,
       },
     }));
-    const outcomes = await this.unavailableOnError(() => this.store.submit(tasks, now));
+    return { tasks, outcomes: await this.unavailableOnError(() => this.store.submit(tasks, now)) };
+  }
+
+  private async publish({ tasks, outcomes }: Written): Promise<SubmitResult[]> {
     const fresh = new Map<string, NewTask[]>();
     for (const [i, o] of outcomes.entries()) {
       const t = tasks[i]!;
@@ -130,7 +149,7 @@ export class RabbitmqBackend implements Backend {
         await this.store.abandon(list).catch(() => undefined);
         throw new DroverError('BACKEND_UNAVAILABLE', 'RabbitMQ did not confirm the task; nothing was enqueued. Retry the request.', { cause: err, retryable: true });
       }
-      await this.store.published(queue, messages).catch(() => undefined); // the relay clears leftovers
+      void this.store.published(queue, messages).catch(() => undefined); // the relay clears leftovers
     }
     return Promise.all(
       outcomes.map(async (o, i): Promise<SubmitResult> => {
@@ -250,6 +269,11 @@ export class RabbitmqBackend implements Backend {
       throw new DroverError('BACKEND_UNAVAILABLE', 'Redis (the task store, DROVER_REDIS_URL) did not answer; retry the request.', { cause: err, retryable: true });
     }
   }
+}
+
+interface Written {
+  tasks: NewTask[];
+  outcomes: SubmitOutcome[];
 }
 
 function newRecord(t: NewTask): TaskRecord {

@@ -66,7 +66,7 @@ export class RabbitmqConsumer implements Consumer {
       const now = Date.now();
       return store.start(queue, ds, now + leaseMs, now);
     }, 500, 'microtask');
-    this.finishes = new MicroBatch((outcomes) => store.finish(queue, outcomes));
+    this.finishes = new MicroBatch((outcomes) => store.finish(queue, outcomes), 500, "microtask");
     setMaxListeners(0, this.shutdown.signal); // one listener per running attempt
   }
 
