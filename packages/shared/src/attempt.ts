@@ -23,59 +23,133 @@ export interface AttemptOptions {
   abandonAfterMs?: number;
 }
 
+type AbortWhy = 'timeout' | 'canceled' | 'interrupted';
+
 const CANCELED: TaskError = { code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false };
 
-export async function runAttempt(task: TaskRecord, handler: TaskHandler, options: AttemptOptions): Promise<AttemptOutcome> {
-  const controller = new AbortController();
-  let reason: 'timeout' | 'canceled' | 'interrupted' | undefined;
-  const abort = (why: 'timeout' | 'canceled' | 'interrupted') => {
-    if (reason) return;
-    reason = why;
-    const error =
-      why === 'timeout'
-        ? new DroverError('TASK_TIMEOUT', `Task exceeded its timeout of ${task.timeoutMs} ms.`, { retryable: true })
-        : why === 'canceled'
-          ? new DroverError('TASK_CANCELED', 'Task was canceled.')
-          : new DroverError('SHUTTING_DOWN', 'Worker is shutting down; the task will run again.', { retryable: true });
-    controller.abort(error);
-  };
+/**
+ * One attempt of a task, and the context its handler receives. This is on every task's path,
+ * so the common case (a handler that finishes in time) allocates little: no closures per
+ * attempt, the AbortController behind `signal` is made only when the handler reads it or an
+ * abort happens, and backends abort through cancel()/interrupt() instead of listening on
+ * signals. runAttempt() keeps the signal-based options for callers that have signals.
+ */
+export class Attempt implements AttemptContext {
+  readonly outcome: Promise<AttemptOutcome>;
+  readonly attempt: number;
+  readonly progress: (value: unknown) => Promise<void>;
+  private resolve!: (outcome: AttemptOutcome) => void;
+  private controller: AbortController | undefined;
+  private why: AbortWhy | undefined;
+  private settled = false;
+  private readonly timer: NodeJS.Timeout;
+  private abandon: NodeJS.Timeout | undefined;
 
-  const timer = setTimeout(() => abort('timeout'), task.timeoutMs);
-  const onCancel = () => abort('canceled');
-  const onShutdown = () => abort('interrupted');
-  if (options.cancel?.aborted) onCancel();
-  else options.cancel?.addEventListener('abort', onCancel, { once: true });
-  if (options.shutdown?.aborted) onShutdown();
-  else options.shutdown?.addEventListener('abort', onShutdown, { once: true });
-
-  const ctx: AttemptContext = { signal: controller.signal, attempt: task.attempt, progress: options.progress };
-  const run = (async () => handler(task, ctx))().then(
-    (output) => ({ ok: true as const, output }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-
-  // A handler that ignores its signal is given a short time to notice, then abandoned: the
-  // outcome is recorded without it, so a stuck handler cannot pin a task forever.
-  const aborted = new Promise<'aborted'>((resolve) => {
-    controller.signal.addEventListener(
-      'abort',
-      () => setTimeout(() => resolve('aborted'), options.abandonAfterMs ?? 2000).unref(),
-      { once: true },
-    );
-  });
-
-  try {
-    const settled = await Promise.race([run, aborted]);
-    if (reason === 'canceled') return { kind: 'canceled', error: CANCELED };
-    if (reason === 'interrupted') return { kind: 'interrupted' };
-    if (reason === 'timeout') return { kind: 'failed', error: toTaskError(controller.signal.reason) };
-    if (settled === 'aborted') return { kind: 'failed', error: toTaskError(controller.signal.reason) };
-    return settled.ok ? { kind: 'succeeded', output: settled.output ?? null } : { kind: 'failed', error: classifyError(settled.error) };
-  } finally {
-    clearTimeout(timer);
-    options.cancel?.removeEventListener('abort', onCancel);
-    options.shutdown?.removeEventListener('abort', onShutdown);
+  constructor(
+    private readonly task: TaskRecord,
+    handler: TaskHandler,
+    progress: (value: unknown) => Promise<void>,
+    private readonly abandonAfterMs = 2000,
+  ) {
+    this.attempt = task.attempt;
+    this.progress = progress;
+    this.outcome = new Promise<AttemptOutcome>((resolve) => {
+      this.resolve = resolve;
+    });
+    this.timer = setTimeout(onTimeout, task.timeoutMs, this);
+    void this.run(handler);
   }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  /** A cancel request reached this process: abort, and record the task as canceled. */
+  cancel(): void {
+    this.abort('canceled');
+  }
+
+  /** The consumer is closing past its grace: abort, and put the task back in the queue. */
+  interrupt(): void {
+    this.abort('interrupted');
+  }
+
+  timeout(): void {
+    this.abort('timeout');
+  }
+
+  private async run(handler: TaskHandler): Promise<void> {
+    let outcome: AttemptOutcome;
+    try {
+      const output = await handler(this.task, this);
+      outcome = this.why ? this.abortedOutcome() : { kind: 'succeeded', output: output ?? null };
+    } catch (error) {
+      outcome = this.why ? this.abortedOutcome() : { kind: 'failed', error: classifyError(error) };
+    }
+    this.finish(outcome);
+  }
+
+  private abort(why: AbortWhy): void {
+    if (this.why || this.settled) return;
+    this.why = why;
+    this.controller ??= new AbortController();
+    this.controller.abort(abortError(why, this.task));
+    // A handler that ignores its signal is given a short time to notice, then abandoned: the
+    // outcome is recorded without it, so a stuck handler cannot pin a task forever.
+    this.abandon = setTimeout(onAbandon, this.abandonAfterMs, this);
+    this.abandon.unref();
+  }
+
+  /** Called by the abandon timer. */
+  giveUp(): void {
+    this.finish(this.abortedOutcome());
+  }
+
+  private abortedOutcome(): AttemptOutcome {
+    if (this.why === 'canceled') return { kind: 'canceled', error: CANCELED };
+    if (this.why === 'interrupted') return { kind: 'interrupted' };
+    return { kind: 'failed', error: classifyError(this.controller?.signal.reason) };
+  }
+
+  private finish(outcome: AttemptOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    if (this.abandon) clearTimeout(this.abandon);
+    this.resolve(outcome);
+  }
+}
+
+function onTimeout(attempt: Attempt): void {
+  attempt.timeout();
+}
+
+function onAbandon(attempt: Attempt): void {
+  attempt.giveUp();
+}
+
+/** Runs one attempt, aborting it when `cancel` or `shutdown` fires. */
+export function runAttempt(task: TaskRecord, handler: TaskHandler, options: AttemptOptions): Promise<AttemptOutcome> {
+  const attempt = new Attempt(task, handler, options.progress, options.abandonAfterMs);
+  const { cancel, shutdown } = options;
+  if (!cancel && !shutdown) return attempt.outcome;
+  const onCancel = () => attempt.cancel();
+  const onShutdown = () => attempt.interrupt();
+  if (cancel?.aborted) onCancel();
+  else cancel?.addEventListener('abort', onCancel, { once: true });
+  if (shutdown?.aborted) onShutdown();
+  else shutdown?.addEventListener('abort', onShutdown, { once: true });
+  return attempt.outcome.finally(() => {
+    cancel?.removeEventListener('abort', onCancel);
+    shutdown?.removeEventListener('abort', onShutdown);
+  });
+}
+
+function abortError(why: AbortWhy, task: TaskRecord): DroverError {
+  if (why === 'timeout') return new DroverError('TASK_TIMEOUT', `Task exceeded its timeout of ${task.timeoutMs} ms.`, { retryable: true });
+  if (why === 'canceled') return new DroverError('TASK_CANCELED', 'Task was canceled.');
+  return new DroverError('SHUTTING_DOWN', 'Worker is shutting down; the task will run again.', { retryable: true });
 }
 
 /**
@@ -90,8 +164,4 @@ export function classifyError(error: unknown): TaskError {
     return { code, message: e.message || e.name, retryable: typeof e.retryable === 'boolean' ? e.retryable : true };
   }
   return { code: 'DROVER_ERR_TASK_FAILED', message: typeof error === 'string' ? error : 'Task handler threw a non-Error value.', retryable: true };
-}
-
-function toTaskError(reason: unknown): TaskError {
-  return classifyError(reason);
 }

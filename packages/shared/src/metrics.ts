@@ -83,9 +83,22 @@ export function createTaskMetrics(registry: Registry) {
 }
 export type TaskMetrics = ReturnType<typeof createTaskMetrics>;
 
-export function createWorkerMetrics(registry: Registry) {
+/** `busy` is read when metrics are scraped, so running a task costs no gauge update. */
+export function createWorkerMetrics(registry: Registry, busy: () => number = () => 0) {
   return {
-    busy: once(registry, 'drover_worker_busy_slots', () => new Gauge({ name: 'drover_worker_busy_slots', help: 'Task slots in use in this worker', registers: [registry] })),
+    busy: once(
+      registry,
+      'drover_worker_busy_slots',
+      () =>
+        new Gauge({
+          name: 'drover_worker_busy_slots',
+          help: 'Task slots in use in this worker',
+          registers: [registry],
+          collect() {
+            this.set(busy());
+          },
+        }),
+    ),
     capacity: once(registry, 'drover_worker_capacity', () => new Gauge({ name: 'drover_worker_capacity', help: 'Task slots this worker offers (its concurrency cap)', registers: [registry] })),
   };
 }

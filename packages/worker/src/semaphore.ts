@@ -13,11 +13,15 @@ export class Semaphore {
     return this.held;
   }
 
+  /** Takes a permit if one is free, without waiting (the hot path: no promise). */
+  tryAcquire(): boolean {
+    if (this.held >= this.size) return false;
+    this.take();
+    return true;
+  }
+
   async acquire(signal?: AbortSignal): Promise<void> {
-    if (this.held < this.size) {
-      this.take();
-      return;
-    }
+    if (this.tryAcquire()) return;
     await new Promise<void>((resolve, reject) => {
       const grant = () => {
         signal?.removeEventListener('abort', onAbort);

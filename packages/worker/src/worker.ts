@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import {
+  type AttemptContext,
   type Backend,
   type Consumer,
   DroverError,
@@ -20,7 +21,7 @@ import {
   createWorkerMetrics,
 } from '@drover/shared';
 import { Semaphore } from './semaphore.js';
-import type { TaskDefinition } from './task-definition.js';
+import type { TaskContext, TaskDefinition, WorkerServices } from './task-definition.js';
 import type { WorkerOptions } from './worker-options.js';
 
 export interface Worker {
@@ -44,6 +45,35 @@ interface CompiledTask {
   definition: TaskDefinition<any>;
   check: TypeCheck<any>;
   slots: Semaphore | undefined;
+  metrics: TypeMetrics;
+}
+
+/**
+ * Metric children bound to one task type, so the per-task path does not hash label sets.
+ */
+class TypeMetrics {
+  readonly wait;
+  private readonly byOutcome = new Map<string, { finished: { inc(): void }; run: { observe(v: number): void } }>();
+
+  constructor(
+    private readonly metrics: TaskMetrics,
+    private readonly type: string,
+  ) {
+    this.wait = metrics.waitSeconds.labels({ type });
+  }
+
+  outcome(outcome: string, runSeconds: number): void {
+    let children = this.byOutcome.get(outcome);
+    if (!children) {
+      children = {
+        finished: this.metrics.finished.labels({ type: this.type, outcome }),
+        run: this.metrics.runSeconds.labels({ type: this.type, outcome }),
+      };
+      this.byOutcome.set(outcome, children);
+    }
+    children.finished.inc();
+    children.run.observe(runSeconds);
+  }
 }
 
 const DEFAULT_QUEUE = 'general';
@@ -83,12 +113,14 @@ class DroverWorker implements Worker {
         definition,
         check: TypeCompiler.Compile(definition.input),
         slots: definition.concurrency ? new Semaphore(definition.concurrency) : undefined,
+        metrics: undefined as unknown as TypeMetrics, // bound below, once the registry exists
       });
     }
     this.queues = options.queues ?? [...new Set(options.tasks.map((t) => t.queue ?? DEFAULT_QUEUE))];
     this.taskMetrics = createTaskMetrics(this.registry);
-    this.workerMetrics = createWorkerMetrics(this.registry);
+    this.workerMetrics = createWorkerMetrics(this.registry, () => this.active);
     this.workerMetrics.capacity.set(concurrency);
+    for (const t of this.tasks.values()) t.metrics = new TypeMetrics(this.taskMetrics, t.definition.name);
   }
 
   get peakRunning(): number {
@@ -150,17 +182,20 @@ class DroverWorker implements Worker {
     if (!compiled) {
       throw new DroverError('NO_HANDLER', `Worker ${this.id} has no handler for task type ${task.type} (queue ${task.queue}); it knows ${[...this.tasks.keys()].join(', ')}.`);
     }
-    await compiled.slots?.acquire(ctx.signal);
-    try {
-      await this.slots.acquire(ctx.signal);
-    } catch (err) {
-      compiled.slots?.release();
-      throw err;
+    // Fast path first: a free slot is taken synchronously; only a full cap makes a task wait.
+    const typeSlots = compiled.slots;
+    if (typeSlots && !typeSlots.tryAcquire()) await typeSlots.acquire(ctx.signal);
+    if (!this.slots.tryAcquire()) {
+      try {
+        await this.slots.acquire(ctx.signal);
+      } catch (err) {
+        typeSlots?.release();
+        throw err;
+      }
     }
     this.active++;
-    this.workerMetrics.busy.set(this.active);
     const started = Date.now();
-    this.taskMetrics.waitSeconds.observe({ type: task.type }, Math.max(0, started - Date.parse(task.createdAt)) / 1000);
+    compiled.metrics.wait.observe(Math.max(0, started - Date.parse(task.createdAt)) / 1000);
     let outcome = 'succeeded';
     try {
       if (!compiled.check.Check(task.input)) {
@@ -170,24 +205,15 @@ class DroverWorker implements Worker {
           'DROVER_ERR_TASK_INPUT_REJECTED',
         );
       }
-      return await compiled.definition.run(task.input, {
-        signal: ctx.signal,
-        attempt: ctx.attempt,
-        task,
-        progress: ctx.progress,
-        log: this.log.child({ task: task.id, type: task.type, attempt: ctx.attempt }),
-        services: this.options.services ?? {},
-      });
+      return await compiled.definition.run(task.input, new AttemptTaskContext(task, ctx, this.log, this.options.services ?? NO_SERVICES));
     } catch (err) {
       outcome = outcomeOf(err, ctx.signal, task);
       throw err;
     } finally {
       this.active--;
       this.slots.release();
-      compiled.slots?.release();
-      this.workerMetrics.busy.set(this.active);
-      this.taskMetrics.finished.inc({ type: task.type, outcome });
-      this.taskMetrics.runSeconds.observe({ type: task.type, outcome }, (Date.now() - started) / 1000);
+      typeSlots?.release();
+      compiled.metrics.outcome(outcome, (Date.now() - started) / 1000);
     }
   }
 
@@ -210,6 +236,37 @@ class DroverWorker implements Worker {
       ...(d.backoffMs !== undefined ? { backoffMs: d.backoffMs } : {}),
       ...(d.description ? { description: d.description } : {}),
     }));
+  }
+}
+
+const NO_SERVICES: WorkerServices = Object.freeze({});
+
+/** What a task's run() gets; its logger is made only if the task uses it (pino children cost). */
+class AttemptTaskContext implements TaskContext {
+  private logger: Logger | undefined;
+
+  constructor(
+    readonly task: TaskRecord,
+    private readonly attemptContext: AttemptContext,
+    private readonly parentLog: Logger,
+    readonly services: WorkerServices,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.attemptContext.signal;
+  }
+
+  get attempt(): number {
+    return this.attemptContext.attempt;
+  }
+
+  progress(value: unknown): Promise<void> {
+    return this.attemptContext.progress(value);
+  }
+
+  get log(): Logger {
+    this.logger ??= this.parentLog.child({ task: this.task.id, type: this.task.type, attempt: this.attempt });
+    return this.logger;
   }
 }
 

@@ -1,6 +1,6 @@
 import { type ConnectionOptions, type Job, type MinimalJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
-import { runAttempt } from '../../attempt.js';
+import { Attempt } from '../../attempt.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import { backoffDelay } from '../../backoff.js';
 import type { TaskRecord } from '../../task.js';
@@ -31,25 +31,22 @@ export const DROVER_BACKOFF = 'drover';
  */
 export class BullmqConsumer implements Consumer {
   private readonly worker: Worker<JobData>;
-  private readonly shutdown = new AbortController();
-  private active = 0;
+  /** Attempts running now, so a close past its grace can interrupt them. */
+  private readonly attempts = new Set<Attempt>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: BullmqConsumerOptions) {
     const { queue, relay, handler } = options;
     const keyPrefix = `${options.prefix}:${queue}:`;
-    const shutdown = this.shutdown.signal;
     // Two parameters only: a third (the signal) would make BullMQ keep a controller per job.
     const processor = async (job: Job<JobData>, token?: string): Promise<unknown> => {
       const id = job.id as string;
-      const cancel = relay.track(id, keyPrefix + id);
-      this.active++;
+      if (relay.canceledEarly(id)) throw new UnrecoverableError(CANCELED_REASON);
+      const attempt = new Attempt(taskFromJob(job, queue), handler, (value) => job.updateProgress(value as number | object));
+      relay.track(id, keyPrefix + id, attempt);
+      this.attempts.add(attempt);
       try {
-        const outcome = await runAttempt(taskFromJob(job, queue), handler, {
-          cancel,
-          shutdown,
-          progress: (value) => job.updateProgress(value as number | object),
-        });
+        const outcome = await attempt.outcome;
         switch (outcome.kind) {
           case 'succeeded':
             return outcome.output;
@@ -64,8 +61,8 @@ export class BullmqConsumer implements Consumer {
             throw new WaitingError();
         }
       } finally {
-        this.active--;
-        relay.untrack(id, cancel);
+        this.attempts.delete(attempt);
+        relay.untrack(id, attempt);
       }
     };
 
@@ -96,14 +93,16 @@ export class BullmqConsumer implements Consumer {
   }
 
   running(): number {
-    return this.active;
+    return this.attempts.size;
   }
 
   close(graceMs = 0): Promise<void> {
     this.closing ??= (async () => {
       // Worker.close() stops fetching at once and waits for running jobs; past the grace period
-      // the shutdown signal turns them into 'interrupted', which puts them back in the queue.
-      const timer = setTimeout(() => this.shutdown.abort(), graceMs);
+      // running attempts are interrupted, which puts their tasks back in the queue.
+      const timer = setTimeout(() => {
+        for (const attempt of this.attempts) attempt.interrupt();
+      }, graceMs);
       try {
         await this.worker.close();
       } finally {

@@ -1,9 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Attempt } from '../../attempt.js';
 
 /** How long a cancel message is remembered for a job this process has not started yet. */
 const REMEMBER_MS = 60_000;
-/** Spare controllers kept for reuse (creating an AbortSignal is the costliest step per job). */
-const POOL_MAX = 1024;
 
 /**
  * Delivers cancel requests for running jobs to whichever process runs them: the cancel script
@@ -15,9 +14,8 @@ const POOL_MAX = 1024;
  * reconnecting is lost, so after every reconnect the running jobs' `defa` flags are re-read.
  */
 export class CancelRelay {
-  private readonly running = new Map<string, { controller: AbortController; jobKey: string }>();
+  private readonly running = new Map<string, { attempt: Attempt; jobKey: string }>();
   private readonly recent = new Map<string, number>();
-  private readonly pool: AbortController[] = [];
   private subscriber: Redis | undefined;
   private ready: Promise<void> | undefined;
 
@@ -45,32 +43,26 @@ export class CancelRelay {
     return this.ready;
   }
 
-  /**
-   * Registers a job this process is about to run; the returned signal aborts on its cancel. A
-   * controller that was never aborted goes back to a pool when its job ends: runAttempt only
-   * listens to it (and stops listening when the attempt ends), so reuse is safe and spares an
-   * AbortSignal per job.
-   */
-  track(jobId: string, jobKey: string): AbortSignal {
-    const controller = this.pool.pop() ?? new AbortController();
-    this.running.set(jobId, { controller, jobKey });
-    if (this.recent.size > 0 && this.recent.has(jobId)) controller.abort();
-    return controller.signal;
+  /** True when a cancel for this job arrived before the job reached this process. */
+  canceledEarly(jobId: string): boolean {
+    return this.recent.size > 0 && this.recent.has(jobId);
   }
 
-  /** `signal` is what track() returned: a re-delivered copy of the job may have replaced it. */
-  untrack(jobId: string, signal: AbortSignal): void {
-    const entry = this.running.get(jobId);
-    if (!entry || entry.controller.signal !== signal) return;
-    this.running.delete(jobId);
-    if (!entry.controller.signal.aborted && this.pool.length < POOL_MAX) this.pool.push(entry.controller);
+  /** Registers a running attempt so a cancel message for its job reaches it. */
+  track(jobId: string, jobKey: string, attempt: Attempt): void {
+    this.running.set(jobId, { attempt, jobKey });
+  }
+
+  /** `attempt` is what track() got: a re-delivered copy of the job may have replaced it. */
+  untrack(jobId: string, attempt: Attempt): void {
+    if (this.running.get(jobId)?.attempt === attempt) this.running.delete(jobId);
   }
 
   /** A cancel issued through this very process: no need to wait for the round trip. */
   deliver(jobId: string): void {
     const entry = this.running.get(jobId);
     if (entry) {
-      entry.controller.abort();
+      entry.attempt.cancel();
       return;
     }
     const now = Date.now();
@@ -91,7 +83,7 @@ export class CancelRelay {
       const flags = await checker.pipeline(entries.map(([, e]) => ['hexists', e.jobKey, 'defa'])).exec();
       checker.disconnect();
       entries.forEach(([, e], i) => {
-        if (flags?.[i]?.[1] === 1) e.controller.abort();
+        if (flags?.[i]?.[1] === 1) e.attempt.cancel();
       });
     } catch (err) {
       this.onError(err);
