@@ -17,7 +17,7 @@ export const SubmitItem = Type.Object(
     type: Type.String({ pattern: NAME_PATTERN, description: 'Task type, e.g. echo, sleep, scrape, or one a worker registered' }),
     input: Type.Optional(Type.Unknown({ description: "Checked against the task type's input schema (GET /v1/task-types)" })),
     queue: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: "One of DROVER_QUEUES; default: the task type's queue" })),
-    priority: Type.Optional(Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX, description: '0-10, higher runs first; default 0' })),
+    priority: Type.Optional(Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX, description: '0-10, higher runs first; default 10 (give background work less)' })),
     // The ceiling is Node's largest timer (about 24.8 days), which the memory backend relies on.
     delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Run no earlier than this many ms from now (at most about 24.8 days)' })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Default: the task type’s, else DROVER_TASK_MAX_ATTEMPTS' })),

@@ -1,4 +1,4 @@
-import type { DroverConfig, SubmitRequest } from '@drover/shared';
+import { type DroverConfig, PRIORITY_DEFAULT, type SubmitRequest } from '@drover/shared';
 import type { SubmitItem } from './api-schemas.js';
 import { dotted, problemError } from './problem.js';
 import type { TaskCatalog } from './task-catalog.js';
@@ -56,7 +56,7 @@ export class Submissions {
       queue,
       tenant,
       input,
-      priority: item.priority ?? 0,
+      priority: item.priority ?? PRIORITY_DEFAULT,
       delayMs: item.delayMs ?? 0,
       maxAttempts: item.maxAttempts ?? info.maxAttempts ?? defaults.defaultMaxAttempts,
       backoffMs: item.backoffMs ?? info.backoffMs ?? defaults.defaultBackoffMs,

@@ -22,7 +22,7 @@ describe('POST /v1/tasks', () => {
       tenant: 'a',
       status: 'queued',
       input: { hello: 'world' },
-      priority: 0,
+      priority: 10,
       attempt: 0,
       maxAttempts: 4,
       timeoutMs: 4321,
