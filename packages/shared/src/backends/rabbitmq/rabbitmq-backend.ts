@@ -101,6 +101,7 @@ export class RabbitmqBackend implements Backend {
   }
 
   private async write(reqs: SubmitRequest[]): Promise<Written> {
+    for (const r of reqs) this.queues.add(r.queue); // the relay moves delayed tasks of every queue seen
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
     const tasks: NewTask[] = reqs.map((req) => ({

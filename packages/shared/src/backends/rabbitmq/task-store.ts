@@ -1,6 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { ListPage, ListQuery, TaskTypeInfo, WorkerInfo } from '../../backend.js';
 import { decodeCursor, encodeCursor } from '../../cursor.js';
+import { DroverError } from '../../errors.js';
 import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
 import type { TaskKeys } from './task-keys.js';
 import * as scripts from './task-scripts.js';
@@ -149,7 +150,9 @@ export class TaskStore {
 
   async list(query: ListQuery): Promise<ListPage> {
     const after = query.cursor === undefined ? 0 : Number(decodeCursor(query.cursor, ['s'])['s']);
-    if (!Number.isFinite(after)) decodeCursor('', ['s']);
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new DroverError('BAD_CURSOR', 'The cursor is not one this server issued; pass nextCursor from a previous page unchanged.');
+    }
     const items: TaskRecord[] = [];
     const chunk = Math.max(100, query.limit * 2);
     let last = after;
