@@ -1,7 +1,6 @@
-import { setMaxListeners } from 'node:events';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import { type AttemptOutcome, runAttempt } from '../../attempt.js';
+import { Attempt, type AttemptOutcome } from '../../attempt.js';
 import { backoffDelay } from '../../backoff.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import type { TaskRecord } from '../../task.js';
@@ -27,15 +26,15 @@ export interface RabbitmqConsumerDeps {
   onClosed: (c: RabbitmqConsumer) => void;
 }
 
-interface Attempt {
+interface Running {
   task: TaskRecord;
   token: string;
-  cancel: AbortController;
+  attempt: Attempt;
 }
 
 /**
  * One consumer = one channel with prefetch = concurrency and manual acks. A delivery is claimed
- * in Redis (the start script drops stale or finished ones), run through runAttempt, its outcome
+ * in Redis (the start script drops stale or finished ones), run as an Attempt (the runner every backend shares), its outcome
  * recorded in Redis, and only then acknowledged. After a reconnect the channel's setup runs
  * again and consumes anew; acks of deliveries from the dead channel are dropped (the broker has
  * already requeued those messages, and the start script recognises them).
@@ -49,9 +48,10 @@ export class RabbitmqConsumer implements Consumer {
   private closing = false;
   private closed: Promise<void> | undefined;
   private chain: Promise<void> = Promise.resolve();
-  private readonly active = new Map<string, Attempt>();
+  private readonly active = new Map<string, Running>();
   private readonly inflight = new Set<Promise<void>>();
-  private readonly shutdown = new AbortController();
+  /** Past the grace period of close(): running attempts are interrupted (and requeued). */
+  private interrupting = false;
   private renewTimer: NodeJS.Timeout | undefined;
   private pauseTimer: NodeJS.Timeout | undefined;
   private offControl: (() => void) | undefined;
@@ -67,7 +67,6 @@ export class RabbitmqConsumer implements Consumer {
       return store.start(queue, ds, now + leaseMs, now);
     }, 500, 'microtask');
     this.finishes = new MicroBatch((outcomes) => store.finish(queue, outcomes), 500, "microtask");
-    setMaxListeners(0, this.shutdown.signal); // one listener per running attempt
   }
 
   async start(): Promise<void> {
@@ -123,7 +122,8 @@ export class RabbitmqConsumer implements Consumer {
       await Promise.race([Promise.all(this.inflight), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
     }
     if (this.inflight.size > 0) {
-      this.shutdown.abort();
+      this.interrupting = true;
+      for (const r of this.active.values()) r.attempt.interrupt();
       while (this.inflight.size > 0) await Promise.all(this.inflight);
     }
     clearInterval(this.renewTimer);
@@ -164,7 +164,7 @@ export class RabbitmqConsumer implements Consumer {
   }
 
   private onControl(m: ControlMessage): void {
-    if (m.kind === 'cancel') this.active.get(m.id)?.cancel.abort();
+    if (m.kind === 'cancel') this.active.get(m.id)?.attempt.cancel();
     else if (m.queue === this.deps.queue) {
       this.paused = m.kind === 'pause';
       void this.reconcile();
@@ -191,14 +191,11 @@ export class RabbitmqConsumer implements Consumer {
     }
     if (!claimed) return acks.ack(msg);
     const task = claimed.record;
-    const attempt: Attempt = { task, token, cancel: new AbortController() };
-    this.active.set(task.id, attempt);
+    const attempt = new Attempt(task, options.handler, (v) => store.progress(task, token, v));
+    this.active.set(task.id, { task, token, attempt });
+    if (this.interrupting) attempt.interrupt();
     try {
-      const outcome = await runAttempt(task, options.handler, {
-        cancel: attempt.cancel.signal,
-        shutdown: this.shutdown.signal,
-        progress: (v) => store.progress(task, token, v),
-      });
+      const outcome = await attempt.outcome;
       await this.settle(acks, msg, task, token, claimed.backoffMs, outcome);
     } finally {
       this.active.delete(task.id);
@@ -254,7 +251,7 @@ export class RabbitmqConsumer implements Consumer {
     if (this.active.size === 0) return;
     try {
       const canceled = await this.deps.store.renew(this.deps.queue, [...this.active.keys()], Date.now() + this.deps.leaseMs);
-      for (const id of canceled) this.active.get(id)?.cancel.abort();
+      for (const id of canceled) this.active.get(id)?.attempt.cancel();
     } catch {
       // Redis down: leases run on; the next renewal may still make it.
     }
