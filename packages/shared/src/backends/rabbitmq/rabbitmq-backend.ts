@@ -106,7 +106,8 @@ export class RabbitmqBackend implements Backend {
     const createdAt = new Date(now).toISOString();
     const tasks: NewTask[] = reqs.map((req) => ({
       id: `${req.queue}.${randomUUID()}`,
-      fingerprint: submissionFingerprint(req),
+      // Only a keyed submission is ever compared with another one.
+      fingerprint: req.idempotencyKey ? submissionFingerprint(req) : '',
       delayMs: req.delayMs,
       fields: {
         type: req.type,
