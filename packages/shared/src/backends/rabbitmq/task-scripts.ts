@@ -48,7 +48,8 @@ export const START = `
 -- KEYS[1] running zset (score = lease expiry)
 -- ARGV[1] now ms  ARGV[2] lease expiry ms  ARGV[3] startedAt ISO  ARGV[4] events channel  ARGV[5] queue
 -- ARGV[6] record key prefix  ARGV[7..] triples: id, generation carried by the message, run token
--- Claims a batch of deliveries. For each, returns the record (HGETALL) when it should run, or {}
+-- Claims a batch of deliveries. For each, returns the record's fields d, a, st, c, p, e, g (what a
+-- running task's record needs; output and finish time are empty while it runs) when it should run, or {}
 -- when the message must be dropped: unknown or expired task, stale generation, finished or
 -- canceled, or running elsewhere on a live lease. (A leftover outbox entry of a started task is
 -- cleared by the relay, which only publishes queued tasks.)
@@ -69,7 +70,7 @@ for i = 7, #ARGV, 3 do
     redis.call('HSET', key, 's', 'running', 'a', tonumber(r[3]) + 1, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
     redis.call('ZADD', KEYS[1], ARGV[2], id)
     redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|running|' .. ARGV[1])
-    out[#out + 1] = redis.call('HGETALL', key)
+    out[#out + 1] = redis.call('HMGET', key, 'd', 'a', 'st', 'c', 'p', 'e', 'g')
   else
     out[#out + 1] = {}
   end

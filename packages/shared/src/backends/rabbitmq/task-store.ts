@@ -213,11 +213,10 @@ export class TaskStore {
     const k = this.keys;
     const args: Array<string | number> = [now, leaseUntil, new Date(now).toISOString(), k.events, queue, k.recordPrefix];
     for (const d of deliveries) args.push(d.id, d.gen, d.token);
-    const replies = (await this.redis.drvStart(k.running(queue), ...args)) as string[][];
-    return replies.map((flat, i) => {
-      if (flat.length === 0) return null;
-      const h: Record<string, string> = {};
-      for (let j = 0; j < flat.length; j += 2) h[flat[j]!] = flat[j + 1]!;
+    const replies = (await this.redis.drvStart(k.running(queue), ...args)) as Array<Array<string | null>>;
+    return replies.map((f, i) => {
+      if (f.length === 0) return null;
+      const h: Record<string, string> = { s: 'running', d: f[0]!, a: f[1]!, st: f[2] ?? '', c: f[3] ?? '', p: f[4] ?? '', e: f[5] ?? '', g: f[6]! };
       const { record, backoffMs } = toRunning(deliveries[i]!.id, h);
       return { record, gen: Number(h['g']), backoffMs };
     });
