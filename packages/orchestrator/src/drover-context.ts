@@ -30,34 +30,18 @@ declare module 'fastify' {
   }
 }
 
-const WAITER_RETRY_MS = 5000;
-
 /**
  * Decorates `app.drover` once for every route plugin, and ties the collaborators' lifecycles
- * to the app's: warm caches and subscribe to task events when ready, release long-polls on close.
+ * to the app's: warm caches when ready, release long-polls on close.
  */
 export const droverContextPlugin = fp<{ context: DroverContext }>(
   async (app: FastifyInstance, { context }) => {
     app.decorate('drover', context);
-    let retry: NodeJS.Timeout | undefined;
-
-    const subscribe = async (): Promise<void> => {
-      try {
-        await context.waiter.start();
-      } catch (err) {
-        // The backend may come up after us; /readyz reports it meanwhile.
-        app.log.warn({ err }, `could not subscribe to task events; retrying in ${WAITER_RETRY_MS} ms`);
-        retry = setTimeout(() => void subscribe(), WAITER_RETRY_MS);
-        retry.unref();
-      }
-    };
-
     app.addHook('onReady', async () => {
-      await Promise.all([subscribe(), context.catalog.refresh(), context.admission.warm(context.config.queues)]);
+      await Promise.all([context.catalog.refresh(), context.admission.warm(context.config.queues)]);
     });
     app.addHook('preClose', async () => {
       context.draining = true;
-      if (retry) clearTimeout(retry);
       context.waiter.stop();
     });
   },

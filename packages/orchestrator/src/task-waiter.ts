@@ -8,25 +8,29 @@ export interface WaitTicket {
   release(): void;
 }
 
+/** How long the event subscription outlives the last waiter (saves re-subscribing per request). */
+const IDLE_MS = 30_000;
+
 /**
  * Long-poll support: ONE backend event subscription per app, fanned out to the requests waiting
- * on each task id, instead of a subscription per request.
+ * on each task id. It is opened by the first waiter and closed once nobody has waited for
+ * IDLE_MS: reading every queue's event stream costs CPU on a busy system, and most submissions
+ * never wait.
  */
 export class TaskWaiter {
   private readonly waiting = new Map<string, Set<Waiter>>();
-  private unsubscribe: (() => void) | undefined;
+  private subscription: Promise<() => void> | undefined;
+  private idle: NodeJS.Timeout | undefined;
 
-  constructor(private readonly backend: Backend) {}
-
-  async start(): Promise<void> {
-    if (this.unsubscribe) return;
-    this.unsubscribe = await this.backend.onEvent((event) => this.onEvent(event));
-  }
+  constructor(
+    private readonly backend: Backend,
+    private readonly idleMs = IDLE_MS,
+  ) {}
 
   /** Stops listening and lets every pending long-poll answer now with the current record. */
   stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    if (this.idle) clearTimeout(this.idle);
+    this.unsubscribe();
     for (const set of this.waiting.values()) for (const w of set) w.settle(false);
     this.waiting.clear();
   }
@@ -36,7 +40,13 @@ export class TaskWaiter {
     return this.waiting.size;
   }
 
-  watch(id: string): WaitTicket {
+  /** True while the backend event subscription is open. */
+  get subscribed(): boolean {
+    return this.subscription !== undefined;
+  }
+
+  /** Registers a waiter for `id`; resolves once events for it can no longer be missed. */
+  async watch(id: string): Promise<WaitTicket> {
     const w = new Waiter(() => this.remove(id, w));
     let set = this.waiting.get(id);
     if (!set) {
@@ -44,6 +54,17 @@ export class TaskWaiter {
       this.waiting.set(id, set);
     }
     set.add(w);
+    if (this.idle) clearTimeout(this.idle);
+    try {
+      this.subscription ??= this.backend.onEvent((event) => this.onEvent(event)).catch((err: unknown) => {
+        this.subscription = undefined;
+        throw err;
+      });
+      await this.subscription;
+    } catch (err) {
+      w.release();
+      throw err;
+    }
     return w;
   }
 
@@ -59,6 +80,19 @@ export class TaskWaiter {
     if (!set) return;
     set.delete(w);
     if (set.size === 0) this.waiting.delete(id);
+    if (this.waiting.size === 0 && this.subscription) {
+      if (this.idle) clearTimeout(this.idle);
+      this.idle = setTimeout(() => {
+        if (this.waiting.size === 0) this.unsubscribe();
+      }, this.idleMs);
+      this.idle.unref();
+    }
+  }
+
+  private unsubscribe(): void {
+    const subscription = this.subscription;
+    this.subscription = undefined;
+    subscription?.then((off) => off()).catch(() => undefined);
   }
 }
 

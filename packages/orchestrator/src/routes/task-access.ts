@@ -20,7 +20,7 @@ export async function ownTask(backend: Backend, id: string, tenant: string, what
  * and the wait still wakes us; answers the current record when `ms` runs out or the client leaves.
  */
 export async function waitForFinish(backend: Backend, waiter: TaskWaiter, id: string, tenant: string, ms: number, reply: FastifyReply): Promise<TaskRecord> {
-  const ticket = waiter.watch(id);
+  const ticket = await waiter.watch(id).catch(backendFailure);
   const onClose = () => ticket.release();
   try {
     const task = await ownTask(backend, id, tenant);

@@ -7,7 +7,8 @@ type Listener = (event: TaskEvent) => void;
 
 /**
  * Fans BullMQ's per-queue event streams out to onEvent() listeners: one QueueEvents (one
- * blocking connection) per queue, shared by every listener, started lazily.
+ * blocking connection) per queue, shared by every listener, started by the first listener and
+ * stopped when the last one leaves.
  */
 export class EventHub {
   private readonly listeners = new Set<Listener>();
@@ -30,6 +31,8 @@ export class EventHub {
     await Promise.all([...queues].map((q) => this.watch(q)));
     return () => {
       this.listeners.delete(listener);
+      // Nobody listens: stop reading the streams (parsing every event costs CPU on a busy queue).
+      if (this.listeners.size === 0) void this.stopReaders();
     };
   }
 
@@ -76,6 +79,10 @@ export class EventHub {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
+    await this.stopReaders();
+  }
+
+  private async stopReaders(): Promise<void> {
     const readers = [...this.readers.values()];
     this.readers.clear();
     await Promise.all(readers.map((r) => r.then((qe) => qe.close()).catch(() => undefined)));
