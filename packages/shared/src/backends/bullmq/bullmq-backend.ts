@@ -259,16 +259,18 @@ export class BullmqBackend implements Backend {
     await this.ensureUp();
     const work: Array<Promise<unknown>> = [];
     for (const [queue, jobs] of byQueue) {
-      work.push(this.queue(queue).addBulk(jobs.map((j) => j.job)));
+      // One job: a plain add (one script call). More: addBulk, one MULTI for the lot.
+      const q = this.queue(queue);
+      const only = jobs.length === 1 ? jobs[0]!.job : undefined;
+      work.push(only ? q.add(only.name, only.data, only.opts) : q.addBulk(jobs.map((j) => j.job)));
       if (!this.known.has(queue)) work.push(this.noteQueue(queue));
     }
-    const indexed = this.producer.pipeline();
-    this.index.add(
-      indexed,
-      [...byQueue.values()].flatMap((jobs) => jobs.map((j) => ({ id: j.record.id, tenant: j.req.tenant, score: this.index.score(now) }))),
-      now,
+    work.push(
+      this.index.add(
+        [...byQueue.values()].flatMap((jobs) => jobs.map((j) => ({ id: j.record.id, tenant: j.req.tenant, score: this.index.score(now) }))),
+        now,
+      ),
     );
-    work.push(indexed.exec());
     const parents = reqs.some((r) => r.parentId);
     try {
       await Promise.all(work);

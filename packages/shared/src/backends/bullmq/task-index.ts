@@ -1,18 +1,21 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 /** Fraction steps per millisecond that keep scores of one batch distinct (2^12 fits a double). */
 const STEPS_PER_MS = 4096;
+/** Trimming old entries is housekeeping: once a second is plenty. */
+const TRIM_EVERY_MS = 1000;
 
 /**
  * Creation-time index for list(): BullMQ keeps jobs in per-state sets ordered by different things
  * (insertion, priority, finish time), so paging all tasks by age needs an order of its own. Two
  * sorted sets of task id → creation time (all tasks; per tenant), written with NX so a repeated
  * idempotent submit keeps its original place. Ids whose job is gone (BullMQ's age-based removal)
- * are dropped as list() meets them, and anything older than the retention horizon is trimmed on
- * submit, so the index never outgrows the jobs it points at by much.
+ * are dropped as list() meets them, and anything older than the retention horizon is trimmed by
+ * submits (at most once a second), so the index never outgrows the jobs it points at by much.
  */
 export class TaskIndex {
   private seq = 0;
+  private lastTrim = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -35,8 +38,12 @@ export class TaskIndex {
     return ms + this.seq / STEPS_PER_MS;
   }
 
-  /** Queues the index writes for new tasks on `p` (same round trip as the adds). */
-  add(p: ChainableCommander, tasks: Array<{ id: string; tenant: string; score: number }>, now: number): void {
+  /**
+   * Writes the index entries for new tasks. Plain commands, not a pipeline object: ioredis sends
+   * commands issued in one tick together anyway, and building a Pipeline costs more than the
+   * commands on the submit hot path. Trimming runs at most once a second.
+   */
+  add(tasks: Array<{ id: string; tenant: string; score: number }>, now: number): Promise<unknown> {
     const byTenant = new Map<string, Array<string | number>>();
     const all: Array<string | number> = [];
     for (const t of tasks) {
@@ -45,11 +52,15 @@ export class TaskIndex {
       if (list) list.push(t.score, t.id);
       else byTenant.set(t.tenant, [t.score, t.id]);
     }
-    const oldest = now - this.horizonMs;
-    p.zadd(this.allKey(), 'NX', ...all).zremrangebyscore(this.allKey(), '-inf', oldest);
-    for (const [tenant, members] of byTenant) {
-      p.zadd(this.tenantKey(tenant), 'NX', ...members).zremrangebyscore(this.tenantKey(tenant), '-inf', oldest);
+    const writes: Array<Promise<unknown>> = [this.redis.zadd(this.allKey(), 'NX', ...all)];
+    for (const [tenant, members] of byTenant) writes.push(this.redis.zadd(this.tenantKey(tenant), 'NX', ...members));
+    if (now - this.lastTrim >= TRIM_EVERY_MS) {
+      this.lastTrim = now;
+      const oldest = now - this.horizonMs;
+      writes.push(this.redis.zremrangebyscore(this.allKey(), '-inf', oldest));
+      for (const tenant of byTenant.keys()) writes.push(this.redis.zremrangebyscore(this.tenantKey(tenant), '-inf', oldest));
     }
+    return Promise.all(writes);
   }
 
   /** Up to `count` entries after (score, id), oldest first. */
