@@ -76,6 +76,37 @@ describe('README', () => {
     });
   }
 
+  // docs/http-api.md's examples, against the same server. `curl -s` becomes `curl -sf` so an
+  // HTTP error fails the example; $ID and $NEXT are set up the way a reader would have them.
+  const apiDoc = readFileSync(resolve(ROOT, 'docs/http-api.md'), 'utf8');
+  const apiBlocks = [...apiDoc.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes('curl'));
+
+  it('docs/http-api.md has curl examples to check', () => {
+    expect(apiBlocks.length).toBeGreaterThanOrEqual(10);
+  });
+
+  for (const [i, block] of apiBlocks.entries()) {
+    it(`docs/http-api.md example ${i + 1} runs and succeeds: ${block.split('\n')[0]!.slice(0, 60)}`, async () => {
+      const api = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        return (await res.json()) as Record<string, any>;
+      };
+      // A task to read (finishes at once) or to cancel (still running when the example runs).
+      const task = block.includes('/cancel') ? { type: 'sleep', input: { ms: 60_000 } } : { type: 'echo', input: { n: i } };
+      const id = (await api('POST', '/v1/tasks', task))['id'] as string;
+      await api('POST', '/v1/tasks', { type: 'echo', input: 'second' });
+      const next = (await api('GET', '/v1/tasks?limit=1'))['nextCursor'] as string;
+      const script = block.replace(/curl -s(i?) /g, 'curl -sf$1 ');
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, DROVER_URL: url, DROVER_KEY: key, ID: id, NEXT: next } });
+      expect(stdout.length).toBeGreaterThan(0);
+      if (block.includes('curl -si')) expect(stdout).toMatch(/^HTTP\/1\.1 200/);
+    });
+  }
+
   it('documents every DROVER_ variable that configuration reads', () => {
     const dir = resolve(ROOT, 'packages/shared/src');
     const sources = readdirSync(dir)
