@@ -151,7 +151,7 @@ function connectionOptions(redisUrl: string): { host: string; port: number } {
 
 async function runChild(side: Side, redisUrl: string): Promise<Figures> {
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
-  const args = ['--conditions=@drover/source', '--import', 'tsx', import.meta.filename, '--run', side, '--redis', redisUrl, '--prefix', prefix];
+  const args = [...process.execArgv, import.meta.filename, '--run', side, '--redis', redisUrl, '--prefix', prefix];
   args.push('--jobs', String(JOBS), '--concurrency', String(CONCURRENCY), '--priority', String(PRIORITY));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let figures: Figures | undefined;

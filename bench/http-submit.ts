@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     for (let run = 1; run <= runs; run++) {
       for (const kind of ['baseline', 'drover'] as const) {
         const prefix = `bench-${randomBytes(3).toString('hex')}`;
-        const child = spawn(process.execPath, ['--conditions=@drover/source', '--import', 'tsx', import.meta.filename, '--serve', kind, '--redis', redisUrl, '--prefix', prefix], {
+        const child = spawn(process.execPath, [...process.execArgv, import.meta.filename, '--serve', kind, '--redis', redisUrl, '--prefix', prefix], {
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         const port = await firstLinePort(child);

@@ -23,6 +23,11 @@ function config(): DroverConfig {
 async function main(): Promise<void> {
   const cfg = config();
   const logger = createLogger({ service: 'orchestrator', instance: cfg.instance, region: cfg.region, level: cfg.logLevel });
+  if (cfg.backend === 'memory') {
+    // Its tasks would sit in this process's memory where no worker process can reach them.
+    process.stderr.write('drover orchestrator: a standalone orchestrator needs a shared backend: set DROVER_REDIS_URL (or DROVER_BACKEND=rabbitmq). For one process, use `npm start`.\n');
+    process.exit(2);
+  }
   const backend = await createBackend(cfg);
   const app = await buildApp({ config: cfg, backend, logger });
   const url = await app.listen({ host: cfg.http.host, port: cfg.http.port });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
+import { testRedisUrl, uniqueName } from '@drover/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fixture, KEY_A, authA, startApp, until } from './app-fixture.js';
 
@@ -95,8 +96,22 @@ describe('main.ts', () => {
     expect(p.output()).toContain('DROVER_PORT');
   }, 30_000);
 
+  it('refuses to run alone on the in-memory backend, where no worker could reach its tasks', async () => {
+    const p = start({ DROVER_PORT: '0' });
+    expect(await p.exited).toBe(2);
+    expect(p.output()).toContain('DROVER_REDIS_URL');
+    expect(p.output()).toContain('npm start');
+  }, 30_000);
+
   it('serves, reports not-ready on SIGTERM, then exits 0', async () => {
-    const p = start({ DROVER_PORT: '0', DROVER_HOST: '127.0.0.1', DROVER_API_KEYS: `a:${KEY_A}`, DROVER_LOG_LEVEL: 'info' });
+    const p = start({
+      DROVER_PORT: '0',
+      DROVER_HOST: '127.0.0.1',
+      DROVER_API_KEYS: `a:${KEY_A}`,
+      DROVER_LOG_LEVEL: 'info',
+      DROVER_REDIS_URL: testRedisUrl(),
+      DROVER_PREFIX: uniqueName('main'),
+    });
     await until(() => /listening on (http:\/\/\S+?)"/.test(p.output()) || p.child.exitCode !== null, 'the listening log line', 25_000);
     const url = /listening on (http:\/\/\S+?)"/.exec(p.output())?.[1];
     expect(url, p.output()).toBeDefined();

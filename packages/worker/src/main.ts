@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ service: 'worker', instance: config.instance, region: config.region, level: config.logLevel });
   if (config.backend === 'memory') {
-    logger.error('A standalone worker needs a shared backend: set DROVER_REDIS_URL (or DROVER_BACKEND=rabbitmq). For one process, use `npm start`.');
+    process.stderr.write('drover worker: a standalone worker needs a shared backend: set DROVER_REDIS_URL (or DROVER_BACKEND=rabbitmq). For one process, use `npm start`.\n');
     process.exit(2);
   }
   const backend = await createBackend(config);
