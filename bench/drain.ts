@@ -118,7 +118,8 @@ async function rawRun(redisUrl: string, prefix: string, side: Side): Promise<Fig
 
 async function droverRun(redisUrl: string, prefix: string, side: Side): Promise<Figures> {
   const { Type } = await import('@sinclair/typebox');
-  const { BullmqBackend, completeSubmit } = await import('@drover/shared');
+  const { completeSubmit } = await import('@drover/shared');
+  const { BullmqBackend } = await import('@drover/shared/bullmq');
   const { createWorker, defineTask } = await import('@drover/worker');
   const backend = new BullmqBackend({ redisUrl, prefix, queues: [QUEUE], resultTtlSeconds: 3600 });
   for (let i = 0; i < JOBS; i += CHUNK) {

@@ -10,10 +10,10 @@
  * else a private rabbitmq-server and redis-server on free loopback ports.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Backend, RabbitmqBackend, completeSubmit } from '@drover/shared';
+import { type Backend, completeSubmit } from '@drover/shared';
+import { BullmqBackend } from '@drover/shared/bullmq';
+import { RabbitmqBackend } from '@drover/shared/rabbitmq';
 import { RabbitmqServer, RedisServer } from '@drover/testkit';
 import amqplib from 'amqplib';
 
@@ -104,27 +104,13 @@ async function drover(make: (prefix: string) => Promise<Backend>): Promise<Figur
 const rabbitmqBackend = async (prefix: string): Promise<Backend> =>
   new RabbitmqBackend({ amqpUrl, redisUrl, prefix, queues: ['bench'], resultTtlSeconds: 3600 });
 
-const bullmqPath = resolve(import.meta.dirname, '../packages/shared/src/backends/bullmq/bullmq-backend.ts');
-let bullmqBackend: ((prefix: string) => Promise<Backend>) | undefined;
-if (existsSync(bullmqPath)) {
-  try {
-    const { BullmqBackend } = (await import(bullmqPath)) as {
-      BullmqBackend: new (o: { redisUrl: string; prefix: string; queues: string[]; resultTtlSeconds: number }) => Backend;
-    };
-    bullmqBackend = async (prefix) => new BullmqBackend({ redisUrl, prefix, queues: ['bench'], resultTtlSeconds: 3600 });
-  } catch (err) {
-    console.log(`bullmq backend not usable, skipped: ${String(err)}`);
-  }
-}
+const bullmqBackend = async (prefix: string): Promise<Backend> => new BullmqBackend({ redisUrl, prefix, queues: ['bench'], resultTtlSeconds: 3600 });
 
 const contenders: Array<[string, () => Promise<Figures>]> = [
   ['raw amqplib', rawAmqplib],
   ['drover rabbitmq', () => drover(rabbitmqBackend)],
+  ['drover bullmq', () => drover(bullmqBackend)],
 ];
-if (bullmqBackend) {
-  const make = bullmqBackend;
-  contenders.push(['drover bullmq', () => drover(make)]);
-}
 
 const results = new Map<string, Figures[]>(contenders.map(([name]) => [name, []]));
 try {

@@ -11,8 +11,8 @@ export * from './backoff.js';
 export { encodeCursor, decodeCursor } from './cursor.js';
 export { submissionFingerprint } from './fingerprint.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory-backend.js';
-export { RabbitmqBackend, type RabbitmqBackendOptions } from './backends/rabbitmq/rabbitmq-backend.js';
-export { BullmqBackend, type BullmqBackendOptions } from './backends/bullmq/bullmq-backend.js';
+// The server-backed backends are subpath exports (@drover/shared/bullmq, @drover/shared/rabbitmq)
+// and createBackend() loads them on demand, so the embedded mode never loads bullmq or amqplib.
 export * from './builtin-task-types.js';
 export * from './scrape-input.js';
 export { createBackend } from './create-backend.js';
