@@ -1,5 +1,5 @@
 import { buildApp } from '@drover/orchestrator';
-import { DroverError, Registry, createBackend, createLogger, loadConfig } from '@drover/shared';
+import { Registry, createBackend, createLogger, loadConfigOrExit } from '@drover/shared';
 import { builtinTasks, createWorker, startScraper } from '@drover/worker';
 import { withEmbeddedKey } from './embedded-key.js';
 
@@ -8,16 +8,7 @@ import { withEmbeddedKey } from './embedded-key.js';
  * on the in-memory backend, so it needs no server at all (nothing survives a restart).
  */
 async function main(): Promise<void> {
-  let loaded: ReturnType<typeof loadConfig>;
-  try {
-    loaded = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof DroverError) {
-      process.stderr.write(`drover: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const loaded = loadConfigOrExit('embedded', process.env);
   const { config, generatedKey } = withEmbeddedKey(loaded);
   const logger = createLogger({ service: 'drover', instance: config.instance, region: config.region, level: config.logLevel });
   const backend = await createBackend(config);

@@ -1,4 +1,4 @@
-import { type DroverConfig, DroverError, createBackend, createLogger, loadConfig } from '@drover/shared';
+import { createBackend, createLogger, loadConfigOrExit } from '@drover/shared';
 import { buildApp } from './app.js';
 
 /**
@@ -8,26 +8,9 @@ import { buildApp } from './app.js';
  */
 const DRAIN_PAUSE_MS = 2000;
 
-function config(): DroverConfig {
-  try {
-    return loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof DroverError && err.code === 'DROVER_ERR_CONFIG') {
-      process.stderr.write(`drover orchestrator: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-
 async function main(): Promise<void> {
-  const cfg = config();
+  const cfg = loadConfigOrExit('orchestrator', process.env, { sharedBackend: true });
   const logger = createLogger({ service: 'orchestrator', instance: cfg.instance, region: cfg.region, level: cfg.logLevel });
-  if (cfg.backend === 'memory') {
-    // Its tasks would sit in this process's memory where no worker process can reach them.
-    process.stderr.write('drover orchestrator: a standalone orchestrator needs a shared backend: set DROVER_REDIS_URL (or DROVER_BACKEND=rabbitmq). For one process, use `npm start`.\n');
-    process.exit(2);
-  }
   const backend = await createBackend(cfg);
   const app = await buildApp({ config: cfg, backend, logger });
   const url = await app.listen({ host: cfg.http.host, port: cfg.http.port });

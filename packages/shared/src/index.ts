@@ -2,6 +2,7 @@ export * from './task.js';
 export * from './backend.js';
 export * from './errors.js';
 export * from './config.js';
+export { loadConfigOrExit, type ConfigOrExitOptions } from './config-or-exit.js';
 export type { ScraperConfig } from './config-scraper.js';
 export { EnvReader, configError, redact } from './env-reader.js';
 export * from './logger.js';

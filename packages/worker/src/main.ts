@@ -1,4 +1,4 @@
-import { DroverError, Registry, createBackend, createLogger, loadConfig } from '@drover/shared';
+import { Registry, createBackend, createLogger, loadConfigOrExit } from '@drover/shared';
 import { builtinTasks } from './builtin-tasks.js';
 import { startHealthServer } from './health-server.js';
 import { startScraper } from './scraper-service.js';
@@ -9,21 +9,8 @@ import { createWorker } from './worker.js';
  * ones get DROVER_SHUTDOWN_GRACE_MS to finish, the rest go back to the queue, then exit 0.
  */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof DroverError) {
-      process.stderr.write(`drover worker: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit('worker', process.env, { sharedBackend: true });
   const logger = createLogger({ service: 'worker', instance: config.instance, region: config.region, level: config.logLevel });
-  if (config.backend === 'memory') {
-    process.stderr.write('drover worker: a standalone worker needs a shared backend: set DROVER_REDIS_URL (or DROVER_BACKEND=rabbitmq). For one process, use `npm start`.\n');
-    process.exit(2);
-  }
   const backend = await createBackend(config);
   const registry = new Registry();
   const scraping = startScraper(config, logger, registry);
