@@ -1,7 +1,7 @@
-import { RedisServer, freePort, uniqueName, waitUntil } from '@drover/testkit';
+import { RedisServer, freePort, taskFinished, uniqueName, waitUntil } from '@drover/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BullmqBackend } from '../src/backends/bullmq/bullmq-backend.js';
-import { FINISHED_STATUSES, completeSubmit } from '../src/task.js';
+import { completeSubmit } from '../src/task.js';
 
 /** Settles within `ms` or fails the test: "fails fast" means it never hangs. */
 async function settlesWithin<T>(p: Promise<T>, ms: number): Promise<PromiseSettledResult<T>> {
@@ -48,15 +48,7 @@ describe('bullmq backend while Redis is down', () => {
     await server.launch();
     // Same port, empty data set: the producer and the worker reconnect without being told to.
     const after = await waitUntil(() => backend.submit(req()).catch(() => null), 'submit to work again', 20_000, 200);
-    const done = await waitUntil(
-      async () => {
-        const t = await backend.get(after.task.id);
-        return t && FINISHED_STATUSES.has(t.status) ? t : null;
-      },
-      'the task submitted after the restart to finish',
-      30_000,
-      100,
-    );
+    const done = await taskFinished(backend, after.task.id, 30_000, 100);
     expect(done.status).toBe('succeeded');
     expect(ran).toContain(after.task.id);
     await consumer.close(0);

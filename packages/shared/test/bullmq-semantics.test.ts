@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import { testRedisUrl, uniqueName, waitUntil } from '@drover/testkit';
+import { taskFinished, testRedisUrl, uniqueName, waitUntil } from '@drover/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskEvent } from '../src/backend.js';
 import { BullmqBackend, type BullmqBackendOptions } from '../src/backends/bullmq/bullmq-backend.js';
-import { FINISHED_STATUSES, type SubmitRequest, completeSubmit } from '../src/task.js';
+import { type SubmitRequest, completeSubmit } from '../src/task.js';
 
 /** What the conformance suite leaves to each backend: BullMQ-specific mapping and recovery. */
 describe('bullmq backend semantics', () => {
@@ -18,15 +18,7 @@ describe('bullmq backend semantics', () => {
     return b;
   };
   const req = (over: Partial<SubmitRequest> = {}) => completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { n: 1 }, timeoutMs: 10_000, ...over });
-  const finished = (b: BullmqBackend, id: string, timeoutMs = 15_000) =>
-    waitUntil(
-      async () => {
-        const t = await b.get(id);
-        return t && FINISHED_STATUSES.has(t.status) ? t : null;
-      },
-      `task ${id} to finish`,
-      timeoutMs,
-    );
+  const finished = taskFinished;
 
   beforeEach(() => {
     prefix = uniqueName('sem');

@@ -1,4 +1,4 @@
-import { RabbitmqServer, testAmqpUrl, testRedisUrl, uniqueName } from '@drover/testkit';
+import { testBroker, testRedisUrl, uniqueName } from '@drover/testkit';
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
@@ -6,20 +6,16 @@ import { RabbitmqBackend } from '../src/backends/rabbitmq/rabbitmq-backend.js';
 import { CONFORMANCE_QUEUES, backendConformance } from './conformance/backend-conformance.js';
 
 // One private broker for the file (it takes seconds to start); tests are isolated by prefix.
-let server: RabbitmqServer | undefined;
+let broker: Awaited<ReturnType<typeof testBroker>> | undefined;
 let amqpUrl: string;
 
 beforeAll(async () => {
-  const shared = testAmqpUrl();
-  if (shared) amqpUrl = shared;
-  else {
-    server = await RabbitmqServer.start();
-    amqpUrl = server.url;
-  }
+  broker = await testBroker();
+  amqpUrl = broker.url;
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await broker?.stop();
 });
 
 backendConformance('rabbitmq', async () => {

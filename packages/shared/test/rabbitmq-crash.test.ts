@@ -1,4 +1,4 @@
-import { RabbitmqServer, testAmqpUrl, testRedisUrl, uniqueName, waitUntil } from '@drover/testkit';
+import { taskFinished, testBroker, testRedisUrl, uniqueName, waitUntil } from '@drover/testkit';
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { encodeTaskMessage } from '../src/backends/rabbitmq/task-message.js';
 import { TaskKeys } from '../src/backends/rabbitmq/task-keys.js';
 import { TaskStore } from '../src/backends/rabbitmq/task-store.js';
 import { PermanentError } from '../src/errors.js';
-import { FINISHED_STATUSES, completeSubmit } from '../src/task.js';
+import { completeSubmit } from '../src/task.js';
 
 /**
  * The states a crash between Redis and the broker can leave behind, written directly, and what
@@ -17,25 +17,21 @@ import { FINISHED_STATUSES, completeSubmit } from '../src/task.js';
  * stale copy of a message is dropped; an exhausted task is dead-lettered.
  */
 describe('rabbitmq backend: crash states between Redis and the broker', () => {
-  let server: RabbitmqServer | undefined;
+  let broker: Awaited<ReturnType<typeof testBroker>> | undefined;
   let amqpUrl: string;
   let redis: Redis;
   const backends: Backend[] = [];
   const consumers: Consumer[] = [];
 
   beforeAll(async () => {
-    const shared = testAmqpUrl();
-    if (shared) amqpUrl = shared;
-    else {
-      server = await RabbitmqServer.start();
-      amqpUrl = server.url;
-    }
+    broker = await testBroker();
+    amqpUrl = broker.url;
     redis = new Redis(testRedisUrl());
   }, 90_000);
 
   afterAll(async () => {
     await redis?.quit();
-    await server?.stop();
+    await broker?.stop();
   });
 
   afterEach(async () => {
@@ -60,15 +56,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
       }),
     );
   };
-  const finished = (b: Backend, id: string) =>
-    waitUntil(
-      async () => {
-        const t = await b.get(id);
-        return t && FINISHED_STATUSES.has(t.status) ? t : null;
-      },
-      `task ${id} to finish`,
-      20_000,
-    );
+  const finished = (b: Backend, id: string) => taskFinished(b, id, 20_000);
   const withChannel = async <T>(fn: (ch: amqplib.Channel) => Promise<T>): Promise<T> => {
     const conn = await amqplib.connect(amqpUrl);
     try {

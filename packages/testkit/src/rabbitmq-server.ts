@@ -130,3 +130,14 @@ export class RabbitmqServer {
     });
   }
 }
+
+/**
+ * The broker a test file uses: DROVER_TEST_AMQP_URL when set, else a private node started for
+ * the file (it takes seconds, so start one per file and isolate tests by name prefix).
+ */
+export async function testBroker(): Promise<{ url: string; server: RabbitmqServer | undefined; stop(): Promise<void> }> {
+  const shared = process.env['DROVER_TEST_AMQP_URL'];
+  if (shared) return { url: shared, server: undefined, stop: async () => undefined };
+  const server = await RabbitmqServer.start();
+  return { url: server.url, server, stop: () => server.stop() };
+}

@@ -1,14 +1,10 @@
-import { type Backend, FINISHED_STATUSES, MemoryBackend, type TaskRecord, completeSubmit } from '@drover/shared';
-import { waitUntil } from '@drover/testkit';
+import { MemoryBackend, type TaskRecord, completeSubmit } from '@drover/shared';
+import { taskFinished, waitUntil } from '@drover/testkit';
 import { Type } from '@sinclair/typebox';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Worker, createWorker, defineTask, echoTask, sleepTask, startHealthServer } from '../src/index.js';
 
-const finished = (backend: Backend, id: string) =>
-  waitUntil(async () => {
-    const t = await backend.get(id);
-    return t && FINISHED_STATUSES.has(t.status) ? t : null;
-  }, `task ${id} to finish`);
+const finished = taskFinished;
 
 describe('worker', () => {
   let backend: MemoryBackend;

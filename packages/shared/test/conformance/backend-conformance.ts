@@ -1,8 +1,8 @@
-import { waitUntil } from '@drover/testkit';
+import { taskFinished as finished, waitUntil } from '@drover/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, TaskEvent, TaskHandler } from '../../src/backend.js';
 import { PermanentError } from '../../src/errors.js';
-import { FINISHED_STATUSES, type SubmitRequest, type TaskRecord, completeSubmit } from '../../src/task.js';
+import { type SubmitRequest, type TaskRecord, completeSubmit } from '../../src/task.js';
 
 /**
  * One isolated store per test (a fresh memory instance, a fresh Redis prefix, fresh broker
@@ -38,15 +38,6 @@ export function backendConformance(name: string, makeStore: () => Promise<Confor
       closers.push(() => c.close(0));
       return c;
     };
-    const finished = (b: Backend, id: string, timeoutMs = 15_000) =>
-      waitUntil(
-        async () => {
-          const t = await b.get(id);
-          return t && FINISHED_STATUSES.has(t.status) ? t : null;
-        },
-        `task ${id} to finish`,
-        timeoutMs,
-      );
 
     beforeEach(async () => {
       store = await makeStore();
