@@ -1,3 +1,4 @@
+import { metricOnce } from '@drover/shared';
 import { Histogram, type Registry } from 'prom-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -6,15 +7,17 @@ const NAME = 'drover_http_request_duration_seconds';
 
 /** Created once per registry (embedded mode may build more than one app on a registry). */
 function requestDuration(registry: Registry): Histogram<'method' | 'route' | 'status_code'> {
-  return (
-    (registry.getSingleMetric(NAME) as Histogram<'method' | 'route' | 'status_code'> | undefined) ??
-    new Histogram({
-      name: NAME,
-      help: 'HTTP request duration by method, route pattern and status code',
-      labelNames: ['method', 'route', 'status_code'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers: [registry],
-    })
+  return metricOnce(
+    registry,
+    NAME,
+    () =>
+      new Histogram({
+        name: NAME,
+        help: 'HTTP request duration by method, route pattern and status code',
+        labelNames: ['method', 'route', 'status_code'] as const,
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+        registers: [registry],
+      }),
   );
 }
 

@@ -5,7 +5,7 @@ import { type Backend, backlogOf } from './backend.js';
  * Metrics are created once per registry: embedded mode runs the orchestrator and a worker in
  * one process on one registry, and both ask for the task metrics.
  */
-function once<T>(registry: Registry, name: string, make: () => T): T {
+export function metricOnce<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 
@@ -17,19 +17,19 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
  */
 export function createQueueMetrics(registry: Registry) {
   return {
-    depth: once(registry, 'drover_queue_depth', () => new Gauge({
+    depth: metricOnce(registry, 'drover_queue_depth', () => new Gauge({
       name: 'drover_queue_depth',
       help: 'Tasks per queue and state (queued, delayed, running, succeeded, failed)',
       labelNames: ['queue', 'state'] as const,
       registers: [registry],
     })),
-    backlog: once(registry, 'drover_queue_backlog', () => new Gauge({
+    backlog: metricOnce(registry, 'drover_queue_backlog', () => new Gauge({
       name: 'drover_queue_backlog',
       help: 'Tasks that need or hold a worker slot (queued + running): the autoscaling signal',
       labelNames: ['queue'] as const,
       registers: [registry],
     })),
-    paused: once(registry, 'drover_queue_paused', () => new Gauge({
+    paused: metricOnce(registry, 'drover_queue_paused', () => new Gauge({
       name: 'drover_queue_paused',
       help: '1 when the queue is paused',
       labelNames: ['queue'] as const,
@@ -53,26 +53,26 @@ export async function collectQueueMetrics(metrics: QueueMetrics, backend: Backen
 
 export function createTaskMetrics(registry: Registry) {
   return {
-    submitted: once(registry, 'drover_tasks_submitted_total', () => new Counter({
+    submitted: metricOnce(registry, 'drover_tasks_submitted_total', () => new Counter({
       name: 'drover_tasks_submitted_total',
       help: 'Tasks accepted by the API, by type and queue',
       labelNames: ['type', 'queue'] as const,
       registers: [registry],
     })),
-    finished: once(registry, 'drover_tasks_total', () => new Counter({
+    finished: metricOnce(registry, 'drover_tasks_total', () => new Counter({
       name: 'drover_tasks_total',
       help: 'Task attempts finished by a worker, by type and outcome (succeeded, failed, retried, canceled, timeout)',
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     })),
-    waitSeconds: once(registry, 'drover_task_wait_seconds', () => new Histogram({
+    waitSeconds: metricOnce(registry, 'drover_task_wait_seconds', () => new Histogram({
       name: 'drover_task_wait_seconds',
       help: 'Time from creation to the start of an attempt',
       labelNames: ['type'] as const,
       buckets: DURATION_BUCKETS,
       registers: [registry],
     })),
-    runSeconds: once(registry, 'drover_task_run_seconds', () => new Histogram({
+    runSeconds: metricOnce(registry, 'drover_task_run_seconds', () => new Histogram({
       name: 'drover_task_run_seconds',
       help: 'Time an attempt ran',
       labelNames: ['type', 'outcome'] as const,
@@ -86,7 +86,7 @@ export type TaskMetrics = ReturnType<typeof createTaskMetrics>;
 /** `busy` is read when metrics are scraped, so running a task costs no gauge update. */
 export function createWorkerMetrics(registry: Registry, busy: () => number = () => 0) {
   return {
-    busy: once(
+    busy: metricOnce(
       registry,
       'drover_worker_busy_slots',
       () =>
@@ -99,7 +99,7 @@ export function createWorkerMetrics(registry: Registry, busy: () => number = () 
           },
         }),
     ),
-    capacity: once(registry, 'drover_worker_capacity', () => new Gauge({ name: 'drover_worker_capacity', help: 'Task slots this worker offers (its concurrency cap)', registers: [registry] })),
+    capacity: metricOnce(registry, 'drover_worker_capacity', () => new Gauge({ name: 'drover_worker_capacity', help: 'Task slots this worker offers (its concurrency cap)', registers: [registry] })),
   };
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
