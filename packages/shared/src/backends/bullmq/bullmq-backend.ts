@@ -17,6 +17,7 @@ import { submissionFingerprint } from '../../fingerprint.js';
 import { NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
 import { idempotencyConflict } from '../memory-backend.js';
 import type { BullmqBackendOptions } from './bullmq-backend-options.js';
+import { type PlainJob, defineAddScript, runAddScript } from './add-script.js';
 import { BullmqConsumer, DROVER_BACKOFF } from './bullmq-consumer.js';
 import { CancelRelay } from './cancel-relay.js';
 import { CancelResult, defineCancelScript, runCancelScript } from './cancel-script.js';
@@ -85,6 +86,7 @@ export class BullmqBackend implements Backend {
       this.everReady = true;
     });
     defineCancelScript(this.producer);
+    defineAddScript(this.producer);
     this.reader = new JobReader(this.producer, this.prefix, (id) => this.childrenKey(id));
     this.index = new TaskIndex(this.producer, this.keyBase, (options.resultTtlSeconds + CHILDREN_GRACE_SECONDS) * 1000);
     this.registry = new WorkerRegistry(this.producer, this.keyBase);
@@ -235,17 +237,22 @@ export class BullmqBackend implements Backend {
 
   // ---- submission ----
 
-  /** One addBulk per queue (one pipeline each, all sent together); per-request errors. */
+  /**
+   * Per queue: plain jobs (no delay, top priority) and their index entries in one add-script
+   * call; the rest through BullMQ (one add, or one addBulk). All queues' calls go out together.
+   * Answers per request.
+   */
   private async addMany(reqs: SubmitRequest[]): Promise<Array<SubmitResult | Error>> {
     const out: Array<SubmitResult | Error> = new Array(reqs.length);
     const byQueue = new Map<string, PreparedJob[]>();
     const keyed: PreparedJob[] = [];
     const now = Date.now();
-    reqs.forEach((req, index) => {
+    for (let index = 0; index < reqs.length; index++) {
+      const req = reqs[index]!;
       const invalid = checkRequest(req);
       if (invalid) {
         out[index] = invalid;
-        return;
+        continue;
       }
       const p = prepare(req, index, now);
       const list = byQueue.get(req.queue);
@@ -253,24 +260,37 @@ export class BullmqBackend implements Backend {
       else byQueue.set(req.queue, [p]);
       if (p.job.data.nonce) keyed.push(p);
       else out[index] = { task: p.record, created: true };
-    });
+    }
     if (byQueue.size === 0) return out;
 
     await this.ensureUp();
     const work: Array<Promise<unknown>> = [];
+    const tenants = new Set<string>();
+    const indexed: Array<{ id: string; tenant: string; score: number }> = [];
     for (const [queue, jobs] of byQueue) {
-      // One job: a plain add (one script call). More: addBulk, one MULTI for the lot.
-      const q = this.queue(queue);
-      const only = jobs.length === 1 ? jobs[0]!.job : undefined;
-      work.push(only ? q.add(only.name, only.data, only.opts) : q.addBulk(jobs.map((j) => j.job)));
+      const plain: PlainJob[] = [];
+      const other: PreparedJob['job'][] = [];
+      for (const j of jobs) {
+        tenants.add(j.req.tenant);
+        const score = this.index.score(now);
+        if (isPlain(j.req)) {
+          plain.push({ id: j.record.id, name: j.job.name, data: JSON.stringify(j.job.data), opts: JSON.stringify(j.job.opts), tenant: j.req.tenant, score });
+        } else {
+          other.push(j.job);
+          indexed.push({ id: j.record.id, tenant: j.req.tenant, score });
+        }
+      }
+      if (plain.length > 0) {
+        work.push(runAddScript(this.producer, `${this.prefix}:${queue}:`, this.index.allKey(), this.index.tenantKey(''), now, plain));
+      }
+      if (other.length > 0) {
+        const q = this.queue(queue);
+        work.push(other.length === 1 ? q.add(other[0]!.name, other[0]!.data, other[0]!.opts) : q.addBulk(other));
+      }
       if (!this.known.has(queue)) work.push(this.noteQueue(queue));
     }
-    work.push(
-      this.index.add(
-        [...byQueue.values()].flatMap((jobs) => jobs.map((j) => ({ id: j.record.id, tenant: j.req.tenant, score: this.index.score(now) }))),
-        now,
-      ),
-    );
+    if (indexed.length > 0) work.push(this.index.add(indexed));
+    work.push(this.index.trim(tenants, now));
     const parents = reqs.some((r) => r.parentId);
     try {
       await Promise.all(work);
@@ -396,7 +416,8 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
     data.nonce = randomBytes(9).toString('base64url');
   }
   if (req.parentId) data.parentId = req.parentId;
-  const opts: Record<string, unknown> = { jobId: id, timestamp: now };
+  // attempts 0 is what BullMQ itself stores when none is given (the add script writes opts as is).
+  const opts: Record<string, unknown> = { jobId: id, timestamp: now, attempts: 0 };
   const priority = toBullmqPriority(req.priority);
   if (priority > 0) opts.priority = priority;
   if (req.delayMs > 0) opts.delay = req.delayMs;
@@ -426,6 +447,11 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
     finishedAt: null,
   };
   return { index, req, record, job: { name: req.type, data, opts } };
+}
+
+/** Jobs the add script can write: BullMQ's plain wait list, no delay. */
+function isPlain(req: SubmitRequest): boolean {
+  return req.delayMs <= 0 && toBullmqPriority(req.priority) === 0;
 }
 
 /** Same tenant, queue and key → same job id; BullMQ then refuses to store a second job. */

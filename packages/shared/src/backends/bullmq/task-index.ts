@@ -12,6 +12,7 @@ const TRIM_EVERY_MS = 1000;
  * idempotent submit keeps its original place. Ids whose job is gone (BullMQ's age-based removal)
  * are dropped as list() meets them, and anything older than the retention horizon is trimmed by
  * submits (at most once a second), so the index never outgrows the jobs it points at by much.
+ * Plain jobs get their entries from the add script (add-script.ts), in the same call as the job.
  */
 export class TaskIndex {
   private seq = 0;
@@ -39,11 +40,10 @@ export class TaskIndex {
   }
 
   /**
-   * Writes the index entries for new tasks. Plain commands, not a pipeline object: ioredis sends
-   * commands issued in one tick together anyway, and building a Pipeline costs more than the
-   * commands on the submit hot path. Trimming runs at most once a second.
+   * Writes the index entries for new tasks (those the add script did not write itself). Plain
+   * commands, not a pipeline object: ioredis sends commands issued in one tick together anyway.
    */
-  add(tasks: Array<{ id: string; tenant: string; score: number }>, now: number): Promise<unknown> {
+  add(tasks: Array<{ id: string; tenant: string; score: number }>): Promise<unknown> {
     const byTenant = new Map<string, Array<string | number>>();
     const all: Array<string | number> = [];
     for (const t of tasks) {
@@ -54,12 +54,16 @@ export class TaskIndex {
     }
     const writes: Array<Promise<unknown>> = [this.redis.zadd(this.allKey(), 'NX', ...all)];
     for (const [tenant, members] of byTenant) writes.push(this.redis.zadd(this.tenantKey(tenant), 'NX', ...members));
-    if (now - this.lastTrim >= TRIM_EVERY_MS) {
-      this.lastTrim = now;
-      const oldest = now - this.horizonMs;
-      writes.push(this.redis.zremrangebyscore(this.allKey(), '-inf', oldest));
-      for (const tenant of byTenant.keys()) writes.push(this.redis.zremrangebyscore(this.tenantKey(tenant), '-inf', oldest));
-    }
+    return Promise.all(writes);
+  }
+
+  /** Drops entries older than the horizon from the index and these tenants' indexes, at most once a second. */
+  trim(tenants: Iterable<string>, now: number): Promise<unknown> {
+    if (now - this.lastTrim < TRIM_EVERY_MS) return Promise.resolve();
+    this.lastTrim = now;
+    const oldest = now - this.horizonMs;
+    const writes: Array<Promise<unknown>> = [this.redis.zremrangebyscore(this.allKey(), '-inf', oldest)];
+    for (const tenant of tenants) writes.push(this.redis.zremrangebyscore(this.tenantKey(tenant), '-inf', oldest));
     return Promise.all(writes);
   }
 

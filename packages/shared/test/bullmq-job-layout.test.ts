@@ -1,0 +1,115 @@
+import { testRedisUrl, uniqueName } from '@drover/testkit';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BullmqBackend } from '../src/backends/bullmq/bullmq-backend.js';
+import { DROVER_BACKOFF } from '../src/backends/bullmq/bullmq-consumer.js';
+import { completeSubmit } from '../src/task.js';
+
+/**
+ * The bullmq backend writes plain jobs with its own script (add-script.ts) instead of BullMQ's
+ * addStandardJob. These tests pin that the result is indistinguishable from queue.add(): same hash
+ * fields, same events, same lists and marker. A BullMQ upgrade that changes its job layout fails
+ * here rather than in production.
+ */
+describe('bullmq add script writes what queue.add writes', () => {
+  let prefix: string;
+  let redis: Redis;
+  let backend: BullmqBackend;
+  let queue: Queue;
+  let queueConnection: Redis;
+
+  beforeEach(() => {
+    prefix = uniqueName('layout');
+    redis = new Redis(testRedisUrl());
+    backend = new BullmqBackend({ redisUrl: testRedisUrl(), prefix, queues: ['alpha'], resultTtlSeconds: 3600 });
+    queueConnection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    queue = new Queue('alpha', { connection: queueConnection, prefix });
+  });
+
+  afterEach(async () => {
+    await backend.close();
+    await queue.close();
+    await queueConnection.quit();
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  /** A job's hash with the parts that differ by construction (id, time) replaced. */
+  async function normalizedHash(id: string): Promise<Record<string, unknown>> {
+    const hash = await redis.hgetall(`${prefix}:alpha:${id}`);
+    const opts = JSON.parse(hash.opts ?? 'null') as Record<string, unknown>;
+    return { ...hash, opts: { ...opts, jobId: '<id>', timestamp: '<t>' }, timestamp: '<t>' };
+  }
+
+  async function events(): Promise<string[][]> {
+    const entries = await redis.xrange(`${prefix}:alpha:events`, '-', '+');
+    return entries.map(([, fields]) => fields);
+  }
+
+  for (const maxAttempts of [1, 3]) {
+    it(`stores the same hash, events, wait list and marker (maxAttempts ${maxAttempts})`, async () => {
+      const { task } = await backend.submit(
+        completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { n: 1 }, timeoutMs: 5000, maxAttempts, backoffMs: 250 }),
+      );
+      const ours = await normalizedHash(task.id);
+      const oursEvents = await events();
+      const data = JSON.parse(String(ours.data)) as unknown;
+
+      // The same job through BullMQ's own path (after ours, so the list order shows FIFO too).
+      const theirsId = 'alpha.reference';
+      await queue.add('echo', data, {
+        jobId: theirsId,
+        timestamp: Date.now(),
+        ...(maxAttempts > 1 ? { attempts: maxAttempts, backoff: { type: DROVER_BACKOFF, delay: 250 } } : {}),
+      });
+      const theirs = await normalizedHash(theirsId);
+      expect(ours).toEqual(theirs);
+      expect(Object.keys(ours).sort()).toEqual(['data', 'delay', 'name', 'opts', 'priority', 'timestamp']);
+
+      const all = await events();
+      const theirsEvents = all.slice(oursEvents.length);
+      const shape = (evs: string[][], id: string) => evs.map((f) => f.map((v) => (v === id ? '<id>' : v)));
+      expect(shape(oursEvents, task.id)).toEqual(shape(theirsEvents, theirsId));
+      expect(shape(oursEvents, task.id).map((f) => f[1])).toEqual(['added', 'waiting']);
+
+      // FIFO: workers take from the right; ours was first.
+      expect(await redis.lrange(`${prefix}:alpha:wait`, 0, -1)).toEqual([theirsId, task.id]);
+      expect(await redis.zrange(`${prefix}:alpha:marker`, 0, -1, 'WITHSCORES')).toEqual(['0', '0']);
+      expect(await redis.hget(`${prefix}:alpha:meta`, 'opts.maxLenEvents')).toBe('10000');
+    });
+  }
+
+  it('puts no marker on a paused queue, as BullMQ does', async () => {
+    await backend.pause('alpha');
+    await redis.del(`${prefix}:alpha:marker`);
+    const { task } = await backend.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: null, timeoutMs: 5000 }));
+    expect(await redis.lrange(`${prefix}:alpha:wait`, 0, -1)).toEqual([task.id]);
+    expect(await redis.exists(`${prefix}:alpha:marker`)).toBe(0);
+    expect((await backend.counts('alpha')).queued).toBe(1);
+  });
+
+  it('writes a batch in submission order with one index entry per task, and leaves an existing job untouched', async () => {
+    const reqs = Array.from({ length: 5 }, (_, n) =>
+      completeSubmit({ type: 'echo', queue: 'alpha', tenant: n % 2 === 0 ? 'acme' : 'zeta', input: { n }, timeoutMs: 5000 }),
+    );
+    const results = await backend.submitMany(reqs);
+    const ids = results.map((r) => r.task.id);
+    expect(results.every((r) => r.created)).toBe(true);
+    expect((await redis.lrange(`${prefix}:alpha:wait`, 0, -1)).reverse()).toEqual(ids);
+    expect(await redis.zrange(`${prefix}:_drover:index`, 0, -1)).toEqual(ids);
+    expect(await redis.zrange(`${prefix}:_drover:index:tenant:acme`, 0, -1)).toEqual([ids[0], ids[2], ids[4]]);
+    expect(await redis.zrange(`${prefix}:_drover:index:tenant:zeta`, 0, -1)).toEqual([ids[1], ids[3]]);
+
+    const key = { type: 'echo', queue: 'alpha', tenant: 'acme', input: { n: 9 }, timeoutMs: 5000, idempotencyKey: 'once' };
+    const first = await backend.submit(completeSubmit(key));
+    const again = await backend.submit(completeSubmit(key));
+    expect(first.created).toBe(true);
+    expect(again.created).toBe(false);
+    expect(again.task.id).toBe(first.task.id);
+    expect(await redis.llen(`${prefix}:alpha:wait`)).toBe(6);
+    const dup = (await events()).filter((f) => f[1] === 'duplicated');
+    expect(dup).toEqual([['event', 'duplicated', 'jobId', first.task.id]]);
+  });
+});
