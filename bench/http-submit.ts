@@ -5,12 +5,15 @@
  *   node --conditions=@drover/source --import tsx bench/http-submit.ts [--duration 10] [--connections 50] [--runs 3]
  *
  * Each server runs in a child process of this script; autocannon runs here, so load generator
- * and server do not share an event loop. Runs alternate baseline/drover; medians are printed.
+ * and server do not share an event loop. Runs alternate baseline/drover; medians are printed,
+ * with the CPU each request cost the server process and Redis (on a 2-core machine with the load
+ * generator beside them, CPU per request is what decides throughput).
  * Uses DROVER_BENCH_REDIS_URL when set, else a private redis-server on a free port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -69,6 +72,9 @@ interface Figures {
   rps: number;
   p99: number;
   non2xx: number;
+  /** CPU time per request (µs) of the server process and of Redis, when they could be read. */
+  serverUs?: number;
+  redisUs?: number;
 }
 
 async function main(): Promise<void> {
@@ -89,11 +95,17 @@ async function main(): Promise<void> {
         const url = `http://127.0.0.1:${port}/v1/tasks`;
         // Warm up JIT and connection pools before measuring.
         await load(url, connections, 2);
+        const cpu0 = await cpuNow(child.pid!, redisUrl);
         const r = await load(url, connections, duration);
+        const cpu1 = await cpuNow(child.pid!, redisUrl);
+        const total = r.rps * duration;
+        if (cpu0.server !== undefined && cpu1.server !== undefined) r.serverUs = ((cpu1.server - cpu0.server) * 1e6) / total;
+        r.redisUs = ((cpu1.redis - cpu0.redis) * 1e6) / total;
         child.kill('SIGKILL');
         await once(child, 'exit');
         results[kind].push(r);
-        console.log(`run ${run} ${kind.padEnd(8)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(1).padStart(6)} ms  non-2xx ${r.non2xx}`);
+        const cpu = `CPU/req: server ${r.serverUs?.toFixed(1) ?? '?'} µs, redis ${r.redisUs?.toFixed(1)} µs`;
+        console.log(`run ${run} ${kind.padEnd(8)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(1).padStart(6)} ms  non-2xx ${r.non2xx}  ${cpu}`);
         if (own) {
           const admin = new Redis(redisUrl);
           await admin.flushall();
@@ -105,15 +117,41 @@ async function main(): Promise<void> {
     await own?.stop();
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const b = { rps: med(results.baseline.map((r) => r.rps)), p99: med(results.baseline.map((r) => r.p99)) };
-  const d = { rps: med(results.drover.map((r) => r.rps)), p99: med(results.drover.map((r) => r.p99)) };
+  const summary = (rs: Figures[]) => ({
+    rps: med(rs.map((r) => r.rps)),
+    p99: med(rs.map((r) => r.p99)),
+    serverUs: med(rs.map((r) => r.serverUs ?? Number.NaN)),
+    redisUs: med(rs.map((r) => r.redisUs ?? Number.NaN)),
+  });
+  const b = summary(results.baseline);
+  const d = summary(results.drover);
   console.log('');
   console.log(`POST /v1/tasks, ${connections} connections, ${duration} s, median of ${runs} runs`);
   console.log(`  baseline (Fastify + queue.add): ${b.rps.toFixed(0)} req/s, p99 ${b.p99.toFixed(1)} ms`);
   console.log(`  drover (orchestrator, bullmq):  ${d.rps.toFixed(0)} req/s, p99 ${d.p99.toFixed(1)} ms`);
   console.log(`  throughput ratio drover/baseline: ${(d.rps / b.rps).toFixed(2)}   p99 ratio: ${(d.p99 / b.p99).toFixed(2)}`);
+  console.log(`  CPU per request, baseline: server ${b.serverUs.toFixed(1)} µs + redis ${b.redisUs.toFixed(1)} µs`);
+  console.log(`  CPU per request, drover:   server ${d.serverUs.toFixed(1)} µs + redis ${d.redisUs.toFixed(1)} µs`);
   const bad = [...results.baseline, ...results.drover].reduce((n, r) => n + r.non2xx, 0);
   if (bad > 0) console.log(`  WARNING: ${bad} non-2xx answers`);
+}
+
+/** CPU seconds used so far by the server process (from /proc; Linux only) and by Redis (INFO cpu). */
+async function cpuNow(pid: number, redisUrl: string): Promise<{ server?: number; redis: number }> {
+  let server: number | undefined;
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    server = (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    server = undefined;
+  }
+  const redis = new Redis(redisUrl);
+  const info = await redis.info('cpu');
+  redis.disconnect();
+  const read = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return { server, redis: read('used_cpu_user') + read('used_cpu_sys') };
 }
 
 async function firstLinePort(child: ChildProcess): Promise<number> {

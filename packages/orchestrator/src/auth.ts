@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DroverConfig } from '@drover/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -38,7 +38,7 @@ export class Authenticator {
     // RFC 6750: the scheme is case-insensitive; one or more spaces before the token.
     const m = /^bearer +(\S+) *$/i.exec(authorization);
     if (!m) return undefined;
-    return this.tenants.get(createHash('sha256').update(m[1]!).digest('hex'));
+    return this.tenants.get(hash('sha256', m[1]!, 'hex'));
   }
 
   isAdmin(tenant: string): boolean {
