@@ -19,6 +19,7 @@ import {
   createLogger,
   createTaskMetrics,
   createWorkerMetrics,
+  epochMs,
 } from '@drover/shared';
 import { Semaphore } from './semaphore.js';
 import type { TaskContext, TaskDefinition, WorkerServices } from './task-definition.js';
@@ -195,7 +196,7 @@ class DroverWorker implements Worker {
     }
     this.active++;
     const started = Date.now();
-    compiled.metrics.wait.observe(Math.max(0, started - Date.parse(task.createdAt)) / 1000);
+    compiled.metrics.wait.observe(Math.max(0, started - epochMs(task.createdAt)) / 1000);
     let outcome = 'succeeded';
     try {
       if (!compiled.check.Check(task.input)) {

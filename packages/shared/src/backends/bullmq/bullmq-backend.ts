@@ -13,6 +13,7 @@ import type {
   WorkerInfo,
 } from '../../backend.js';
 import { DroverError } from '../../errors.js';
+import { isoTime } from '../../iso-time.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import { NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
 import { idempotencyConflict } from '../memory-backend.js';
@@ -442,7 +443,7 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
     parentId: req.parentId ?? null,
     children: [],
     idempotencyKey: key,
-    createdAt: new Date(now).toISOString(),
+    createdAt: isoTime(now),
     startedAt: null,
     finishedAt: null,
   };

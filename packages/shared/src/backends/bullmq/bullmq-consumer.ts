@@ -3,6 +3,7 @@ import type { RedisOptions } from 'ioredis';
 import { Attempt } from '../../attempt.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import { backoffDelay } from '../../backoff.js';
+import { isoTime } from '../../iso-time.js';
 import type { TaskRecord } from '../../task.js';
 import type { CancelRelay } from './cancel-relay.js';
 import { CANCELED_REASON, type JobData, encodeTaskError, toDroverPriority } from './job-record.js';
@@ -134,8 +135,8 @@ function taskFromJob(job: Job<JobData>, queue: string): TaskRecord {
     parentId: d.parentId ?? null,
     children: [],
     idempotencyKey: d.idempotencyKey ?? null,
-    createdAt: new Date(job.timestamp).toISOString(),
-    startedAt: job.processedOn ? new Date(job.processedOn).toISOString() : null,
+    createdAt: isoTime(job.timestamp),
+    startedAt: job.processedOn ? isoTime(job.processedOn) : null,
     finishedAt: null,
   };
 }
