@@ -3,6 +3,8 @@
  * publisher confirms, prefetch 50, manual acks) and against Drover on bullmq, in one run.
  *
  *   node --conditions=@drover/source --import tsx bench/rabbitmq-drain.ts [--tasks 20000] [--runs 3] [--concurrency 50]
+ *     [--priority-baseline]   also drain raw amqplib from an x-max-priority queue (what the queue type costs)
+ *     [--only 'drover rabbitmq,raw amqplib']   run only these contenders (profiling)
  *
  * Each run enqueues all tasks first (timed as "enqueue"), then starts the consumer and times
  * until every task is recorded as finished ("drain"). Runs alternate raw / rabbitmq / bullmq;
@@ -22,6 +24,8 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '20000' },
     runs: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '50' },
+    only: { type: 'string' },
+    'priority-baseline': { type: 'boolean', default: false },
   },
 });
 const TASKS = Math.min(200_000, Number(values.tasks));
@@ -40,15 +44,18 @@ const amqpUrl = process.env['DROVER_BENCH_AMQP_URL'] ?? rabbit!.url;
 const redisUrl = process.env['DROVER_BENCH_REDIS_URL'] ?? redis!.url;
 const tag = () => `bench-${randomBytes(4).toString('hex')}`;
 
-async function rawAmqplib(): Promise<Figures> {
+async function rawAmqplib(priorityQueue = false): Promise<Figures> {
   const queue = tag();
   const conn = await amqplib.connect(amqpUrl);
   const pub = await conn.createConfirmChannel();
-  await pub.assertQueue(queue, { durable: true });
+  // The baseline is a plain durable queue; --priority-baseline adds the same drain on a queue
+  // declared like Drover's (x-max-priority 10, messages at priority 10), to show what the queue type costs.
+  await pub.assertQueue(queue, { durable: true, ...(priorityQueue ? { arguments: { 'x-max-priority': 10 } } : {}) });
+  const publishOptions = priorityQueue ? { persistent: true, priority: 10 } : { persistent: true };
   const body = Buffer.from(JSON.stringify({ type: 'echo', input: null }));
   const t0 = performance.now();
   for (let i = 0; i < TASKS; i++) {
-    if (!pub.sendToQueue(queue, body, { persistent: true })) await new Promise((r) => pub.once('drain', r));
+    if (!pub.sendToQueue(queue, body, publishOptions)) await new Promise((r) => pub.once('drain', r));
   }
   await pub.waitForConfirms();
   const enqueueMs = performance.now() - t0;
@@ -106,11 +113,15 @@ const rabbitmqBackend = async (prefix: string): Promise<Backend> =>
 
 const bullmqBackend = async (prefix: string): Promise<Backend> => new BullmqBackend({ redisUrl, prefix, queues: ['bench'], resultTtlSeconds: 3600 });
 
-const contenders: Array<[string, () => Promise<Figures>]> = [
-  ['raw amqplib', rawAmqplib],
+type Contender = [name: string, run: () => Promise<Figures>];
+const allContenders: Contender[] = [
+  ['raw amqplib', () => rawAmqplib()],
+  ...(values['priority-baseline'] ? [['raw amqplib prio', () => rawAmqplib(true)] satisfies Contender] : []),
   ['drover rabbitmq', () => drover(rabbitmqBackend)],
   ['drover bullmq', () => drover(bullmqBackend)],
 ];
+const only = values.only?.split(',');
+const contenders = allContenders.filter(([name]) => !only || only.includes(name));
 
 const results = new Map<string, Figures[]>(contenders.map(([name]) => [name, []]));
 try {
@@ -145,14 +156,19 @@ try {
   for (const [name, m] of med) {
     console.log(`  ${name.padEnd(16)} enqueue ${m.enqueue.toFixed(0).padStart(7)}   drain ${m.drain.toFixed(0).padStart(7)}   total ${m.total.toFixed(0).padStart(7)}`);
   }
-  const ours = med.get('drover rabbitmq')!;
-  const raw = med.get('raw amqplib')!;
-  console.log('\nratios (drover rabbitmq / baseline)');
-  const ratios = (base: { enqueue: number; drain: number; total: number }) =>
-    `drain ${(ours.drain / base.drain).toFixed(2)}x   enqueue ${(ours.enqueue / base.enqueue).toFixed(2)}x   total ${(ours.total / base.total).toFixed(2)}x`;
-  console.log(`  vs raw amqplib    ${ratios(raw)}   (target >= 0.8)`);
+  const ours = med.get('drover rabbitmq');
+  const raw = med.get('raw amqplib');
+  const rawPrio = med.get('raw amqplib prio');
   const bull = med.get('drover bullmq');
-  if (bull) console.log(`  vs drover bullmq  ${ratios(bull)}   (target >= 1.0)`);
+  if (ours) {
+    console.log('\nratios (drover rabbitmq / baseline)');
+    const ratios = (base: { enqueue: number; drain: number; total: number }) =>
+      `drain ${(ours.drain / base.drain).toFixed(2)}x   enqueue ${(ours.enqueue / base.enqueue).toFixed(2)}x   total ${(ours.total / base.total).toFixed(2)}x`;
+    if (raw) console.log(`  vs raw amqplib    ${ratios(raw)}   (target >= 0.8)`);
+    if (rawPrio) console.log(`  vs raw prio queue ${ratios(rawPrio)}   (information only)`);
+    if (bull) console.log(`  vs drover bullmq  ${ratios(bull)}   (target >= 1.0)`);
+  }
+  if (raw && rawPrio) console.log(`\nx-max-priority queue / plain queue, raw amqplib: drain ${(rawPrio.drain / raw.drain).toFixed(2)}x`);
 } finally {
   await rabbit?.stop();
   await redis?.stop();
