@@ -48,16 +48,18 @@ export const START = `
 -- KEYS[1] running zset (score = lease expiry)
 -- ARGV[1] now ms  ARGV[2] lease expiry ms  ARGV[3] startedAt ISO  ARGV[4] events channel  ARGV[5] queue
 -- ARGV[6] record key prefix  ARGV[7..] triples: id, generation carried by the message, run token
--- Claims a batch of deliveries. For each, returns the record's fields d, a, st, c, p, e, g (what a
--- running task's record needs; output and finish time are empty while it runs) when it should run, or {}
--- when the message must be dropped: unknown or expired task, stale generation, finished or
--- canceled, or running elsewhere on a live lease. (A leftover outbox entry of a started task is
--- cleared by the relay, which only publishes queued tasks.)
+-- Claims a batch of deliveries. Returns five values per delivery, flat: d, a, c, p, e (what a
+-- running task's record needs beyond what the caller knows: startedAt and the generation are its
+-- own arguments) when it should run, or false, 0, false, false, false when the message must be
+-- dropped: unknown or expired task, stale generation, finished or canceled, or running elsewhere
+-- on a live lease. (A leftover outbox entry of a started task is cleared by the relay, which only
+-- publishes queued tasks.) One HMGET per delivery reads both what decides and what is returned.
 local out = {}
+local n = 0
 for i = 7, #ARGV, 3 do
   local id = ARGV[i]
   local key = ARGV[6] .. id
-  local r = redis.call('HMGET', key, 's', 'g', 'a')
+  local r = redis.call('HMGET', key, 's', 'g', 'a', 'd', 'c', 'p', 'e')
   local s = r[1]
   local run = s and r[2] == ARGV[i + 1]
   if run and s == 'running' then
@@ -67,13 +69,23 @@ for i = 7, #ARGV, 3 do
     run = s == 'queued'
   end
   if run then
-    redis.call('HSET', key, 's', 'running', 'a', tonumber(r[3]) + 1, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
+    local a = tonumber(r[3]) + 1
+    redis.call('HSET', key, 's', 'running', 'a', a, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
     redis.call('ZADD', KEYS[1], ARGV[2], id)
     redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|running|' .. ARGV[1])
-    out[#out + 1] = redis.call('HMGET', key, 'd', 'a', 'st', 'c', 'p', 'e', 'g')
+    out[n + 1] = r[4]
+    out[n + 2] = a
+    out[n + 3] = r[5]
+    out[n + 4] = r[6]
+    out[n + 5] = r[7]
   else
-    out[#out + 1] = {}
+    out[n + 1] = false
+    out[n + 2] = 0
+    out[n + 3] = false
+    out[n + 4] = false
+    out[n + 5] = false
   end
+  n = n + 5
 end
 return out
 `;

@@ -211,15 +211,44 @@ export class TaskStore {
   /** Claims delivered tasks for these attempts (one round trip); null means drop that message. */
   async start(queue: string, deliveries: ReadonlyArray<{ id: string; gen: number; token: string }>, leaseUntil: number, now: number): Promise<Array<RunningTask | null>> {
     const k = this.keys;
-    const args: Array<string | number> = [now, leaseUntil, new Date(now).toISOString(), k.events, queue, k.recordPrefix];
+    const startedAt = new Date(now).toISOString();
+    const args: Array<string | number> = [now, leaseUntil, startedAt, k.events, queue, k.recordPrefix];
     for (const d of deliveries) args.push(d.id, d.gen, d.token);
-    const replies = (await this.redis.drvStart(k.running(queue), ...args)) as Array<Array<string | null>>;
-    return replies.map((f, i) => {
-      if (f.length === 0) return null;
-      const h: Record<string, string> = { s: 'running', d: f[0]!, a: f[1]!, st: f[2] ?? '', c: f[3] ?? '', p: f[4] ?? '', e: f[5] ?? '', g: f[6]! };
-      const { record, backoffMs } = toRunning(deliveries[i]!.id, h);
-      return { record, gen: Number(h['g']), backoffMs };
-    });
+    // Five values per delivery: d, a, c, p, e (d null: drop it).
+    const flat = (await this.redis.drvStart(k.running(queue), ...args)) as Array<string | number | null>;
+    const out: Array<RunningTask | null> = [];
+    for (let i = 0; i < deliveries.length; i++) {
+      const d = flat[i * 5] as string | null;
+      if (d === null) {
+        out.push(null);
+        continue;
+      }
+      const delivery = deliveries[i]!;
+      const f = JSON.parse(d) as StaticFields;
+      const record: TaskRecord = {
+        id: delivery.id,
+        type: f.type,
+        queue: f.queue,
+        tenant: f.tenant,
+        status: 'running',
+        input: f.input,
+        output: null,
+        error: parseJson(flat[i * 5 + 4]) as TaskError | null,
+        progress: parseJson(flat[i * 5 + 3]),
+        priority: f.priority,
+        attempt: Number(flat[i * 5 + 1]),
+        maxAttempts: f.maxAttempts,
+        timeoutMs: f.timeoutMs,
+        parentId: f.parentId,
+        children: childrenOf(flat[i * 5 + 2]),
+        idempotencyKey: f.idempotencyKey,
+        createdAt: f.createdAt,
+        startedAt,
+        finishedAt: null,
+      };
+      out.push({ record, gen: delivery.gen, backoffMs: f.backoffMs });
+    }
+    return out;
   }
 
   /** Records outcomes (one round trip); false for an attempt whose run token is stale. */
@@ -324,17 +353,19 @@ export class TaskStore {
   }
 }
 
-function toRunning(id: string, h: Record<string, string>): { record: TaskRecord; backoffMs: number } {
-  const d = JSON.parse(h['d']!) as StaticFields;
-  return { record: recordOf(id, d, h), backoffMs: d.backoffMs };
-}
-
 function toRecord(id: string, h: Record<string, string>): TaskRecord {
   return recordOf(id, JSON.parse(h['d']!) as StaticFields, h);
 }
 
+function parseJson(v: string | number | null | undefined): unknown {
+  return typeof v === 'string' && v !== '' ? (JSON.parse(v) as unknown) : null;
+}
+
+function childrenOf(c: string | number | null | undefined): string[] {
+  return typeof c === 'string' && c !== '' ? c.split(',') : [];
+}
+
 function recordOf(id: string, d: StaticFields, h: Record<string, string>): TaskRecord {
-  const json = (v: string | undefined) => (v ? (JSON.parse(v) as unknown) : null);
   return {
     id,
     type: d.type,
@@ -342,15 +373,15 @@ function recordOf(id: string, d: StaticFields, h: Record<string, string>): TaskR
     tenant: d.tenant,
     status: h['s'] as TaskStatus,
     input: d.input,
-    output: json(h['o']),
-    error: json(h['e']) as TaskError | null,
-    progress: json(h['p']),
+    output: parseJson(h['o']),
+    error: parseJson(h['e']) as TaskError | null,
+    progress: parseJson(h['p']),
     priority: d.priority,
     attempt: Number(h['a'] ?? 0),
     maxAttempts: d.maxAttempts,
     timeoutMs: d.timeoutMs,
     parentId: d.parentId,
-    children: h['c'] ? h['c'].split(',') : [],
+    children: childrenOf(h['c']),
     idempotencyKey: d.idempotencyKey,
     createdAt: d.createdAt,
     startedAt: h['st'] || null,
