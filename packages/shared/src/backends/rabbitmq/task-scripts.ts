@@ -8,6 +8,10 @@
  * attempt), cr (cancel requested), o/e/p (output, error, progress JSON), st/ft (started/finished).
  *
  * Events go out as `s|id|queue|status|atMs` and `p|id|queue|atMs|json` on the events channel.
+ * The batch scripts of the hot path (START, FINISH) first ask whether anyone listens (a
+ * subscriber of the channel, or any pattern subscriber) and publish only then: a message nobody
+ * subscribed to is dropped by Redis anyway, and the check is atomic with the script, so a
+ * listener sees exactly the events it would otherwise; a busy worker saves a command per task.
  */
 
 export const SUBMIT = `
@@ -54,6 +58,7 @@ export const START = `
 -- dropped: unknown or expired task, stale generation, finished or canceled, or running elsewhere
 -- on a live lease. (A leftover outbox entry of a started task is cleared by the relay, which only
 -- publishes queued tasks.) One HMGET per delivery reads both what decides and what is returned.
+local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
 local n = 0
 for i = 7, #ARGV, 3 do
@@ -72,7 +77,7 @@ for i = 7, #ARGV, 3 do
     local a = tonumber(r[3]) + 1
     redis.call('HSET', key, 's', 'running', 'a', a, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
     redis.call('ZADD', KEYS[1], ARGV[2], id)
-    redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|running|' .. ARGV[1])
+    if listened then redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|running|' .. ARGV[1]) end
     out[n + 1] = r[4]
     out[n + 2] = a
     out[n + 3] = r[5]
@@ -96,6 +101,7 @@ export const FINISH = `
 -- ARGV[6] record key prefix  ARGV[7..] quintuples: id, run token, status, output JSON or '', error JSON or ''
 -- Records outcomes of attempts holding their run token; for each returns 1, or 0 (changing
 -- nothing) when another attempt took the task over, so an outcome is never recorded twice.
+local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
 for i = 7, #ARGV, 5 do
   local id = ARGV[i]
@@ -108,7 +114,7 @@ for i = 7, #ARGV, 5 do
     redis.call('ZADD', status == 'succeeded' and KEYS[2] or KEYS[3], ARGV[2], id)
     redis.call('EXPIRE', key, ARGV[3])
     if r[3] and r[3] ~= '' then redis.call('EXPIRE', r[3], ARGV[3]) end
-    redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|' .. status .. '|' .. ARGV[2])
+    if listened then redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|' .. status .. '|' .. ARGV[2]) end
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
