@@ -205,38 +205,25 @@ export class RabbitmqConsumer implements Consumer {
   /** Records the outcome in Redis first, then acknowledges: a crash in between only causes a redelivery that the start script drops. */
   private async settle(acks: AckBatch, msg: ConsumeMessage, task: TaskRecord, token: string, backoffMs: number, outcome: AttemptOutcome): Promise<void> {
     const { store } = this.deps;
-    const finish = (status: FinishedAttempt['status'], output: unknown, error: FinishedAttempt['error']) => () =>
-      this.finishes.add({ id: task.id, token, status, output, error });
-    const write = async (fn: () => Promise<unknown>): Promise<boolean> => {
-      for (let i = 0; ; i++) {
-        try {
-          await fn();
-          return true;
-        } catch {
-          if (i >= 20) return false;
-          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** i)));
-        }
-      }
-    };
     let ok: boolean;
     let requeue = false;
     let dead = false;
     switch (outcome.kind) {
       case 'succeeded':
-        ok = await write(finish('succeeded', outcome.output, null));
+        ok = await this.recordOutcome({ id: task.id, token, status: 'succeeded', output: outcome.output, error: null });
         break;
       case 'canceled':
-        ok = await write(finish('canceled', null, outcome.error));
+        ok = await this.recordOutcome({ id: task.id, token, status: 'canceled', output: null, error: outcome.error });
         break;
       case 'interrupted':
-        ok = await write(() => store.requeue(task, token));
+        ok = await persist(() => store.requeue(task, token));
         requeue = true;
         break;
       case 'failed':
         if (outcome.error.retryable && task.attempt < task.maxAttempts) {
-          ok = await write(() => store.retry(task, token, outcome.error, backoffDelay(task.attempt, backoffMs)));
+          ok = await persist(() => store.retry(task, token, outcome.error, backoffDelay(task.attempt, backoffMs)));
         } else {
-          ok = await write(finish('failed', null, outcome.error));
+          ok = await this.recordOutcome({ id: task.id, token, status: 'failed', output: null, error: outcome.error });
           dead = true;
         }
         break;
@@ -247,6 +234,16 @@ export class RabbitmqConsumer implements Consumer {
     return acks.ack(msg);
   }
 
+  /** A finished attempt, recorded with the others of this turn (the common case: no closure per task). */
+  private async recordOutcome(outcome: FinishedAttempt): Promise<boolean> {
+    try {
+      await this.finishes.add(outcome);
+      return true;
+    } catch {
+      return persist(() => this.finishes.add(outcome));
+    }
+  }
+
   private async renew(): Promise<void> {
     if (this.active.size === 0) return;
     try {
@@ -254,6 +251,19 @@ export class RabbitmqConsumer implements Consumer {
       for (const id of canceled) this.active.get(id)?.attempt.cancel();
     } catch {
       // Redis down: leases run on; the next renewal may still make it.
+    }
+  }
+}
+
+/** Retries a Redis write with backoff (about a minute in all); false when Redis stayed unreachable. */
+async function persist(write: () => Promise<unknown>): Promise<boolean> {
+  for (let i = 0; ; i++) {
+    try {
+      await write();
+      return true;
+    } catch {
+      if (i >= 20) return false;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** i)));
     }
   }
 }
