@@ -75,6 +75,8 @@ interface Figures {
   /** CPU time per request (µs) of the server process and of Redis, when they could be read. */
   serverUs?: number;
   redisUs?: number;
+  /** CPU per request of the load generator (autocannon, in this process). */
+  clientUs?: number;
 }
 
 async function main(): Promise<void> {
@@ -96,15 +98,18 @@ async function main(): Promise<void> {
         // Warm up JIT and connection pools before measuring.
         await load(url, connections, 2);
         const cpu0 = await cpuNow(child.pid!, redisUrl);
+        const client0 = process.cpuUsage();
         const r = await load(url, connections, duration);
+        const client = process.cpuUsage(client0);
         const cpu1 = await cpuNow(child.pid!, redisUrl);
         const total = r.rps * duration;
+        r.clientUs = (client.user + client.system) / total;
         if (cpu0.server !== undefined && cpu1.server !== undefined) r.serverUs = ((cpu1.server - cpu0.server) * 1e6) / total;
         r.redisUs = ((cpu1.redis - cpu0.redis) * 1e6) / total;
         child.kill('SIGKILL');
         await once(child, 'exit');
         results[kind].push(r);
-        const cpu = `CPU/req: server ${r.serverUs?.toFixed(1) ?? '?'} µs, redis ${r.redisUs?.toFixed(1)} µs`;
+        const cpu = `CPU/req: server ${r.serverUs?.toFixed(1) ?? '?'} µs, redis ${r.redisUs?.toFixed(1)} µs, autocannon ${r.clientUs?.toFixed(1)} µs`;
         console.log(`run ${run} ${kind.padEnd(8)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(1).padStart(6)} ms  non-2xx ${r.non2xx}  ${cpu}`);
         if (own) {
           const admin = new Redis(redisUrl);
@@ -122,6 +127,7 @@ async function main(): Promise<void> {
     p99: med(rs.map((r) => r.p99)),
     serverUs: med(rs.map((r) => r.serverUs ?? Number.NaN)),
     redisUs: med(rs.map((r) => r.redisUs ?? Number.NaN)),
+    clientUs: med(rs.map((r) => r.clientUs ?? Number.NaN)),
   });
   const b = summary(results.baseline);
   const d = summary(results.drover);
@@ -130,8 +136,8 @@ async function main(): Promise<void> {
   console.log(`  baseline (Fastify + queue.add): ${b.rps.toFixed(0)} req/s, p99 ${b.p99.toFixed(1)} ms`);
   console.log(`  drover (orchestrator, bullmq):  ${d.rps.toFixed(0)} req/s, p99 ${d.p99.toFixed(1)} ms`);
   console.log(`  throughput ratio drover/baseline: ${(d.rps / b.rps).toFixed(2)}   p99 ratio: ${(d.p99 / b.p99).toFixed(2)}`);
-  console.log(`  CPU per request, baseline: server ${b.serverUs.toFixed(1)} µs + redis ${b.redisUs.toFixed(1)} µs`);
-  console.log(`  CPU per request, drover:   server ${d.serverUs.toFixed(1)} µs + redis ${d.redisUs.toFixed(1)} µs`);
+  console.log(`  CPU per request, baseline: server ${b.serverUs.toFixed(1)} µs + redis ${b.redisUs.toFixed(1)} µs (autocannon ${b.clientUs.toFixed(1)} µs)`);
+  console.log(`  CPU per request, drover:   server ${d.serverUs.toFixed(1)} µs + redis ${d.redisUs.toFixed(1)} µs (autocannon ${d.clientUs.toFixed(1)} µs)`);
   const bad = [...results.baseline, ...results.drover].reduce((n, r) => n + r.non2xx, 0);
   if (bad > 0) console.log(`  WARNING: ${bad} non-2xx answers`);
 }

@@ -7,6 +7,8 @@ const MAX_IN_FLIGHT = 1;
  * Group commit for submits: requests that arrive while a flush is in flight wait for it and go
  * together in the next one. So N concurrent requests cost about one Redis round trip, and Node
  * prepares the next batch while Redis runs the current one (no lock-step between the two).
+ * A lone submit waits one event-loop turn (setImmediate) so that requests parsed in the same
+ * poll phase share its flush.
  * `flush` answers per request: a result, or an Error for that request alone.
  */
 export class SubmitBatcher<Req, Res> {
@@ -54,9 +56,13 @@ export class SubmitBatcher<Req, Res> {
     );
   }
 
+  /**
+   * Sends what accumulated meanwhile at once, before the settled batch's callers run: Redis then
+   * works on the next batch while Node writes this batch's answers.
+   */
   private settled(): void {
     this.inFlight--;
-    if (this.pending.length > 0) this.schedule();
+    if (this.pending.length > 0) this.run();
   }
 }
 
