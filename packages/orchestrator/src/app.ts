@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCodes, Registry, TaskRecord, createLogger, createQueueMetrics, createTaskMetrics } from '@drover/shared';
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import { Admission } from './admission.js';
 import { Problem } from './api-schemas.js';
@@ -54,6 +54,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const app = Fastify({
     loggerInstance: logger,
+    // One "incoming request" and one "request completed" line per request only at debug/trace:
+    // at info they cost more CPU than handling the request itself. Failed requests (5xx) are
+    // logged by the error handler at every level.
+    logController: new LogController({ disableRequestLogging: !logger.isLevelEnabled('debug') }),
     bodyLimit: config.http.bodyLimitBytes,
     // Keep serving while closing (the backend is still up); /readyz already says we are leaving.
     return503OnClosing: false,
