@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { DroverConfig } from '@drover/shared';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { problemError } from './problem.js';
 
@@ -60,18 +60,23 @@ export const authPlugin = fp<{ auth: Authenticator }>(
       });
       return;
     }
-    app.addHook('onRequest', async (request: FastifyRequest) => {
+    // A callback hook, not an async one: it runs on every request, and a promise per request costs.
+    app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
       const tenant = auth.tenantOf(request.headers.authorization);
       if (tenant === undefined) {
-        throw problemError(
-          'UNAUTHENTICATED',
-          request.headers.authorization === undefined
-            ? 'Send an API key as "Authorization: Bearer <key>" (keys are configured in DROVER_API_KEYS).'
-            : 'The API key is not valid; check the Authorization header against DROVER_API_KEYS.',
+        done(
+          problemError(
+            'UNAUTHENTICATED',
+            request.headers.authorization === undefined
+              ? 'Send an API key as "Authorization: Bearer <key>" (keys are configured in DROVER_API_KEYS).'
+              : 'The API key is not valid; check the Authorization header against DROVER_API_KEYS.',
+          ),
         );
+        return;
       }
       request.tenant = tenant;
       request.admin = auth.isAdmin(tenant);
+      done();
     });
   },
   { name: 'drover-auth' },

@@ -63,5 +63,6 @@ describe('request logging', () => {
     const failed = lines.filter((l) => l.msg === 'request failed');
     expect(failed).toHaveLength(1);
     expect(failed[0]?.level).toBe(50);
+    expect(failed[0]?.reqId).toEqual(expect.any(String));
   });
 });
