@@ -282,7 +282,7 @@ export class BullmqBackend implements Backend {
         }
       }
       if (plain.length > 0) {
-        work.push(runAddScript(this.producer, `${this.prefix}:${queue}:`, this.index.allKey(), this.index.tenantKey(''), now, plain));
+        work.push(runAddScript(this.producer, `${this.prefix}:${queue}:`, this.index.allKey(), this.index.tenantKeyPrefix(), now, plain));
       }
       if (other.length > 0) {
         const q = this.queue(queue);

@@ -30,7 +30,12 @@ export class TaskIndex {
   }
 
   tenantKey(tenant: string): string {
-    return `${this.keyBase}index:tenant:${tenant}`;
+    return `${this.tenantKeyPrefix()}${tenant}`;
+  }
+
+  /** What every tenant's index key starts with (the add script appends the tenant). */
+  tenantKeyPrefix(): string {
+    return `${this.keyBase}index:tenant:`;
   }
 
   /** A score for a task created at `ms`: ms plus a per-process step, so a batch keeps its order. */
