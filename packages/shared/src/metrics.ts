@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { type Backend, backlogOf } from './backend.js';
+import { SeriesCounter, SeriesHistogram } from './series-metrics.js';
 
 /**
  * Metrics are created once per registry: embedded mode runs the orchestrator and a worker in
@@ -59,20 +60,21 @@ export function createTaskMetrics(registry: Registry) {
       labelNames: ['type', 'queue'] as const,
       registers: [registry],
     })),
-    finished: metricOnce(registry, 'drover_tasks_total', () => new Counter({
+    // Observed once or more per task by workers: series metrics, no label hashing per task.
+    finished: metricOnce(registry, 'drover_tasks_total', () => new SeriesCounter({
       name: 'drover_tasks_total',
       help: 'Task attempts finished by a worker, by type and outcome (succeeded, failed, retried, canceled, timeout)',
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     })),
-    waitSeconds: metricOnce(registry, 'drover_task_wait_seconds', () => new Histogram({
+    waitSeconds: metricOnce(registry, 'drover_task_wait_seconds', () => new SeriesHistogram({
       name: 'drover_task_wait_seconds',
       help: 'Time from creation to the start of an attempt',
       labelNames: ['type'] as const,
       buckets: DURATION_BUCKETS,
       registers: [registry],
     })),
-    runSeconds: metricOnce(registry, 'drover_task_run_seconds', () => new Histogram({
+    runSeconds: metricOnce(registry, 'drover_task_run_seconds', () => new SeriesHistogram({
       name: 'drover_task_run_seconds',
       help: 'Time an attempt ran',
       labelNames: ['type', 'outcome'] as const,
