@@ -60,6 +60,10 @@ export class Attempt implements AttemptContext {
     void this.run(handler);
   }
 
+  get taskId(): string {
+    return this.task.id;
+  }
+
   get signal(): AbortSignal {
     this.controller ??= new AbortController();
     return this.controller.signal;

@@ -10,7 +10,7 @@ export * from './metrics.js';
 export * from './attempt.js';
 export * from './backoff.js';
 export { encodeCursor, decodeCursor } from './cursor.js';
-export { isoTime, epochMs } from './iso-time.js';
+export { IsoTimeMemo, isoTime, epochMs } from './iso-time.js';
 export { submissionFingerprint } from './fingerprint.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory-backend.js';
 // The server-backed backends are subpath exports (@drover/shared/bullmq, @drover/shared/rabbitmq)

@@ -1,24 +1,34 @@
 /**
- * ISO-8601 text for epoch milliseconds and back, remembering the last answer. Hot paths convert
- * runs of equal values (a batch of tasks shares its creation millisecond; tasks started in the
- * same millisecond share their start), and Date#toISOString costs more than the rest of building
- * a record.
+ * ISO-8601 text for epoch milliseconds, remembering the last answer. Hot paths convert runs of
+ * equal values (a batch of tasks shares its creation millisecond; tasks started in the same
+ * millisecond share their start), and Date#toISOString costs more than the rest of building a
+ * record. Give each stream of values its own memo: one memo fed creation and start times in turn
+ * would miss every time.
  */
-let lastMs = Number.NaN;
-let lastIso = '';
+export class IsoTimeMemo {
+  private lastMs = Number.NaN;
+  private lastIso = '';
 
-export function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
+  iso(ms: number): string {
+    if (ms !== this.lastMs) {
+      this.lastIso = new Date(ms).toISOString();
+      this.lastMs = ms;
+    }
+    return this.lastIso;
   }
-  return lastIso;
+}
+
+const shared = new IsoTimeMemo();
+
+/** For one-off conversions and call sites that convert one stream of values. */
+export function isoTime(ms: number): string {
+  return shared.iso(ms);
 }
 
 let lastText = '';
 let lastParsed = Number.NaN;
 
-/** Date.parse with the same one-entry memory. */
+/** Date.parse with a one-entry memory (only the worker's wait metric calls it on the hot path). */
 export function epochMs(iso: string): number {
   if (iso !== lastText) {
     lastParsed = Date.parse(iso);

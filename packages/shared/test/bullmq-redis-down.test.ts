@@ -1,4 +1,5 @@
 import { RedisServer, freePort, taskFinished, uniqueName, waitUntil } from '@drover/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BullmqBackend } from '../src/backends/bullmq/bullmq-backend.js';
 import { completeSubmit } from '../src/task.js';
@@ -61,4 +62,35 @@ describe('bullmq backend while Redis is down', () => {
     expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'DROVER_ERR_BACKEND_UNAVAILABLE' });
     expect((await settlesWithin(orphan.close(), 5000)).status).toBe('fulfilled');
   });
+
+  it('cancels a running task whose cancel message went out while its worker was resubscribing', async () => {
+    const prefix = uniqueName('resub');
+    const worker = new BullmqBackend({ redisUrl: server.url, prefix, queues: ['alpha'], resultTtlSeconds: 60 });
+    // Another process (an orchestrator): its cancel reaches the worker only through Redis.
+    const orchestrator = new BullmqBackend({ redisUrl: server.url, prefix, queues: ['alpha'], resultTtlSeconds: 60 });
+    const admin = new Redis(server.url);
+    let started = '';
+    const consumer = await worker.consume('alpha', {
+      concurrency: 1,
+      handler: (task, ctx) =>
+        new Promise((_, reject) => {
+          started = task.id;
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+        }),
+    });
+    try {
+      const { task } = await orchestrator.submit(completeSubmit({ type: 'wait', queue: 'alpha', tenant: 'acme', input: null, timeoutMs: 60_000 }));
+      await waitUntil(() => started === task.id, 'the task to start');
+      // Drop the worker's subscription; ioredis waits before reconnecting, so the cancel below is
+      // published while nobody listens, and only the re-check after the reconnect can catch it.
+      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+      expect((await orchestrator.cancel(task.id))?.id).toBe(task.id);
+      const done = await taskFinished(orchestrator, task.id, 10_000, 50);
+      expect(done.status).toBe('canceled');
+    } finally {
+      await consumer.close(0);
+      await admin.quit();
+      await Promise.all([worker.close(), orchestrator.close()]);
+    }
+  }, 30_000);
 });

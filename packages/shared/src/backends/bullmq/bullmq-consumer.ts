@@ -3,9 +3,10 @@ import type { RedisOptions } from 'ioredis';
 import { Attempt } from '../../attempt.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import { backoffDelay } from '../../backoff.js';
-import { isoTime } from '../../iso-time.js';
+import { IsoTimeMemo } from '../../iso-time.js';
+import { SlotTable } from '../../slot-table.js';
 import type { TaskRecord } from '../../task.js';
-import type { CancelRelay } from './cancel-relay.js';
+import type { CancelRelay, RunningAttempts } from './cancel-relay.js';
 import { CANCELED_REASON, type JobData, encodeTaskError, toDroverPriority } from './job-record.js';
 
 export interface BullmqConsumerOptions extends ConsumeOptions {
@@ -32,20 +33,21 @@ export const DROVER_BACKOFF = 'drover';
  */
 export class BullmqConsumer implements Consumer {
   private readonly worker: Worker<JobData>;
-  /** Attempts running now, so a close past its grace can interrupt them. */
-  private readonly attempts = new Set<Attempt>();
+  /** Attempts running now, so a close past its grace can interrupt them and cancels reach them. */
+  private readonly attempts = new SlotTable<Attempt>();
+  private readonly registration: RunningAttempts;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: BullmqConsumerOptions) {
     const { queue, relay, handler } = options;
-    const keyPrefix = `${options.prefix}:${queue}:`;
+    this.registration = { attempts: this.attempts, keyPrefix: `${options.prefix}:${queue}:` };
+    relay.register(this.registration);
     // Two parameters only: a third (the signal) would make BullMQ keep a controller per job.
     const processor = async (job: Job<JobData>, token?: string): Promise<unknown> => {
       const id = job.id as string;
       if (relay.canceledEarly(id)) throw new UnrecoverableError(CANCELED_REASON);
       const attempt = new Attempt(taskFromJob(job, queue), handler, (value) => job.updateProgress(value as number | object));
-      relay.track(id, keyPrefix + id, attempt);
-      this.attempts.add(attempt);
+      const slot = this.attempts.add(attempt);
       try {
         const outcome = await attempt.outcome;
         switch (outcome.kind) {
@@ -62,8 +64,7 @@ export class BullmqConsumer implements Consumer {
             throw new WaitingError();
         }
       } finally {
-        this.attempts.delete(attempt);
-        relay.untrack(id, attempt);
+        this.attempts.remove(slot);
       }
     };
 
@@ -102,18 +103,22 @@ export class BullmqConsumer implements Consumer {
       // Worker.close() stops fetching at once and waits for running jobs; past the grace period
       // running attempts are interrupted, which puts their tasks back in the queue.
       const timer = setTimeout(() => {
-        for (const attempt of this.attempts) attempt.interrupt();
+        for (const attempt of this.attempts.values()) attempt.interrupt();
       }, graceMs);
       try {
         await this.worker.close();
       } finally {
         clearTimeout(timer);
+        this.options.relay.unregister(this.registration);
         this.options.onClosed(this);
       }
     })();
     return this.closing;
   }
 }
+
+const createdTimes = new IsoTimeMemo();
+const startedTimes = new IsoTimeMemo();
 
 /** The record a handler sees: the job as it is now, running its next attempt. */
 function taskFromJob(job: Job<JobData>, queue: string): TaskRecord {
@@ -135,8 +140,8 @@ function taskFromJob(job: Job<JobData>, queue: string): TaskRecord {
     parentId: d.parentId ?? null,
     children: [],
     idempotencyKey: d.idempotencyKey ?? null,
-    createdAt: isoTime(job.timestamp),
-    startedAt: job.processedOn ? isoTime(job.processedOn) : null,
+    createdAt: createdTimes.iso(job.timestamp),
+    startedAt: job.processedOn ? startedTimes.iso(job.processedOn) : null,
     finishedAt: null,
   };
 }

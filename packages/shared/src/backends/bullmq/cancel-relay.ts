@@ -1,8 +1,15 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Attempt } from '../../attempt.js';
+import type { SlotTable } from '../../slot-table.js';
 
 /** How long a cancel message is remembered for a job this process has not started yet. */
 const REMEMBER_MS = 60_000;
+
+/** One consumer's running attempts, and the key prefix of its queue's jobs. */
+export interface RunningAttempts {
+  attempts: SlotTable<Attempt>;
+  keyPrefix: string;
+}
 
 /**
  * Delivers cancel requests for running jobs to whichever process runs them: the cancel script
@@ -14,7 +21,8 @@ const REMEMBER_MS = 60_000;
  * reconnecting is lost, so after every reconnect the running jobs' `defa` flags are re-read.
  */
 export class CancelRelay {
-  private readonly running = new Map<string, { attempt: Attempt; jobKey: string }>();
+  /** Looked through only when a cancel arrives: a per-job index would cost every task. */
+  private readonly consumers = new Set<RunningAttempts>();
   private readonly recent = new Map<string, number>();
   private subscriber: Redis | undefined;
   private ready: Promise<void> | undefined;
@@ -48,23 +56,26 @@ export class CancelRelay {
     return this.recent.size > 0 && this.recent.has(jobId);
   }
 
-  /** Registers a running attempt so a cancel message for its job reaches it. */
-  track(jobId: string, jobKey: string, attempt: Attempt): void {
-    this.running.set(jobId, { attempt, jobKey });
+  /** A consumer's running attempts, so cancel messages for their jobs reach them. */
+  register(running: RunningAttempts): void {
+    this.consumers.add(running);
   }
 
-  /** `attempt` is what track() got: a re-delivered copy of the job may have replaced it. */
-  untrack(jobId: string, attempt: Attempt): void {
-    if (this.running.get(jobId)?.attempt === attempt) this.running.delete(jobId);
+  unregister(running: RunningAttempts): void {
+    this.consumers.delete(running);
   }
 
   /** A cancel issued through this very process: no need to wait for the round trip. */
   deliver(jobId: string): void {
-    const entry = this.running.get(jobId);
-    if (entry) {
-      entry.attempt.cancel();
-      return;
+    let found = false;
+    for (const { attempts } of this.consumers) {
+      for (const attempt of attempts.values()) {
+        if (attempt.taskId !== jobId) continue;
+        attempt.cancel();
+        found = true;
+      }
     }
+    if (found) return;
     const now = Date.now();
     for (const [id, at] of this.recent) {
       if (now - at < REMEMBER_MS) break;
@@ -75,14 +86,14 @@ export class CancelRelay {
 
   private async recheck(): Promise<void> {
     const sub = this.subscriber;
-    if (!sub || this.running.size === 0) return;
+    const entries = [...this.consumers].flatMap(({ attempts, keyPrefix }) => attempts.values().map((attempt) => ({ attempt, jobKey: keyPrefix + attempt.taskId })));
+    if (!sub || entries.length === 0) return;
     try {
       const checker = sub.duplicate({ lazyConnect: false });
       checker.on('error', () => undefined);
-      const entries = [...this.running];
-      const flags = await checker.pipeline(entries.map(([, e]) => ['hexists', e.jobKey, 'defa'])).exec();
+      const flags = await checker.pipeline(entries.map((e) => ['hexists', e.jobKey, 'defa'])).exec();
       checker.disconnect();
-      entries.forEach(([, e], i) => {
+      entries.forEach((e, i) => {
         if (flags?.[i]?.[1] === 1) e.attempt.cancel();
       });
     } catch (err) {
