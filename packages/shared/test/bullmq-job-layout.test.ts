@@ -1,4 +1,4 @@
-import { testRedisUrl, uniqueName } from '@drover/testkit';
+import { RedisServer, testRedisUrl, uniqueName } from '@drover/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -111,5 +111,27 @@ describe('bullmq add script writes what queue.add writes', () => {
     expect(await redis.llen(`${prefix}:alpha:wait`)).toBe(6);
     const dup = (await events()).filter((f) => f[1] === 'duplicated');
     expect(dup).toEqual([['event', 'duplicated', 'jobId', first.task.id]]);
+  });
+
+  it('loads the script again after Redis lost it (restart, SCRIPT FLUSH)', async () => {
+    // A private server: flushing scripts on the shared one would disturb other test files.
+    const server = await RedisServer.start();
+    const own = new BullmqBackend({ redisUrl: server.url, prefix, queues: ['alpha'], resultTtlSeconds: 3600 });
+    const probe = new Redis(server.url);
+    try {
+      const submit = async () => (await own.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: null, timeoutMs: 5000 }))).task.id;
+      const cachedScripts = async () => Number(/number_of_cached_scripts:(\d+)/.exec(await probe.info('memory'))?.[1]);
+      const first = await submit();
+      expect(await cachedScripts()).toBeGreaterThan(0);
+      await probe.script('FLUSH');
+      expect(await cachedScripts()).toBe(0);
+      const second = await submit();
+      expect(await cachedScripts()).toBeGreaterThan(0);
+      expect((await probe.lrange(`${prefix}:alpha:wait`, 0, -1)).reverse()).toEqual([first, second]);
+    } finally {
+      await own.close();
+      await probe.quit();
+      await server.stop();
+    }
   });
 });

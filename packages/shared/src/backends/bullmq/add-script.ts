@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /**
@@ -109,15 +110,18 @@ export interface PlainJob {
   score: number;
 }
 
-type WithAdd = Redis & {
-  droverAddJobs(...args: Array<string | number>): Promise<number[]>;
-};
+const ADD_SHA = createHash('sha1').update(ADD_LUA).digest('hex');
 
-export function defineAddScript(redis: Redis): void {
-  redis.defineCommand('droverAddJobs', { numberOfKeys: 6, lua: ADD_LUA });
-}
-
-/** Adds `jobs` to the queue whose keys start with `keyPrefix`; one flag per job (1 added, 0 existed). */
+/**
+ * Adds `jobs` to the queue whose keys start with `keyPrefix`; one flag per job (1 added, 0 existed).
+ *
+ * Sent as a plain EVALSHA (EVAL once when Redis does not have the script yet), not through
+ * ioredis's defineCommand: its Script#execute copies the arguments with a spread, which is a
+ * loop, and a call with thousands of arguments made V8 compile that function on the stack (OSR)
+ * for this script's command class. Node 20's V8 kept that code and entered it from every later
+ * script call in the process, BullMQ's included, deoptimizing each time: on the drain benchmark,
+ * a worker that had submitted its tasks deoptimized once every seven jobs (DEVELOPERS.md).
+ */
 export function runAddScript(
   redis: Redis,
   keyPrefix: string,
@@ -138,5 +142,8 @@ export function runAddScript(
     timestamp,
   ];
   for (const j of jobs) args.push(j.id, j.name, j.data, j.opts, j.tenant, j.score);
-  return (redis as WithAdd).droverAddJobs(...args);
+  return (redis.evalsha(ADD_SHA, 6, ...args) as Promise<number[]>).catch((err: unknown) => {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return redis.eval(ADD_LUA, 6, ...args) as Promise<number[]>;
+  });
 }

@@ -18,7 +18,7 @@ import { submissionFingerprint } from '../../fingerprint.js';
 import { NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
 import { idempotencyConflict } from '../memory-backend.js';
 import type { BullmqBackendOptions } from './bullmq-backend-options.js';
-import { type PlainJob, defineAddScript, runAddScript } from './add-script.js';
+import { type PlainJob, runAddScript } from './add-script.js';
 import { BullmqConsumer, DROVER_BACKOFF } from './bullmq-consumer.js';
 import { CancelRelay } from './cancel-relay.js';
 import { CancelResult, defineCancelScript, runCancelScript } from './cancel-script.js';
@@ -87,7 +87,6 @@ export class BullmqBackend implements Backend {
       this.everReady = true;
     });
     defineCancelScript(this.producer);
-    defineAddScript(this.producer);
     this.reader = new JobReader(this.producer, this.prefix, (id) => this.childrenKey(id));
     this.index = new TaskIndex(this.producer, this.keyBase, (options.resultTtlSeconds + CHILDREN_GRACE_SECONDS) * 1000);
     this.registry = new WorkerRegistry(this.producer, this.keyBase);
