@@ -2,6 +2,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { Attempt, type AttemptOutcome } from '../../attempt.js';
 import { backoffDelay } from '../../backoff.js';
+import { SlotTable } from '../../slot-table.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import type { TaskRecord } from '../../task.js';
 import type { ControlMessage, EventBus } from './event-bus.js';
@@ -48,8 +49,9 @@ export class RabbitmqConsumer implements Consumer {
   private closing = false;
   private closed: Promise<void> | undefined;
   private chain: Promise<void> = Promise.resolve();
-  private readonly active = new Map<string, Running>();
-  private readonly inflight = new Set<Promise<void>>();
+  /** Slot tables, not a Map and a Set: see slot-table.ts for what those cost per task. */
+  private readonly active = new SlotTable<Running>();
+  private readonly inflight = new SlotTable<Promise<void>>();
   /** Past the grace period of close(): running attempts are interrupted (and requeued). */
   private interrupting = false;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -119,12 +121,12 @@ export class RabbitmqConsumer implements Consumer {
     await this.reconcile();
     const deadline = Date.now() + graceMs;
     while (this.inflight.size > 0 && Date.now() < deadline) {
-      await Promise.race([Promise.all(this.inflight), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
+      await Promise.race([Promise.all(this.inflight.values()), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
     }
     if (this.inflight.size > 0) {
       this.interrupting = true;
       for (const r of this.active.values()) r.attempt.interrupt();
-      while (this.inflight.size > 0) await Promise.all(this.inflight);
+      while (this.inflight.size > 0) await Promise.all(this.inflight.values());
     }
     clearInterval(this.renewTimer);
     clearInterval(this.pauseTimer);
@@ -164,7 +166,7 @@ export class RabbitmqConsumer implements Consumer {
   }
 
   private onControl(m: ControlMessage): void {
-    if (m.kind === 'cancel') this.active.get(m.id)?.attempt.cancel();
+    if (m.kind === 'cancel') this.cancelRunning(m.id);
     else if (m.queue === this.deps.queue) {
       this.paused = m.kind === 'pause';
       void this.reconcile();
@@ -172,8 +174,12 @@ export class RabbitmqConsumer implements Consumer {
   }
 
   private track(p: Promise<void>): void {
-    this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p));
+    const slot = this.inflight.add(p);
+    void p.finally(() => this.inflight.remove(slot));
+  }
+
+  private cancelRunning(id: string): void {
+    for (const r of this.active.values()) if (r.task.id === id) r.attempt.cancel();
   }
 
   private async onMessage(acks: AckBatch, msg: ConsumeMessage): Promise<void> {
@@ -192,13 +198,13 @@ export class RabbitmqConsumer implements Consumer {
     if (!claimed) return acks.ack(msg);
     const task = claimed.record;
     const attempt = new Attempt(task, options.handler, (v) => store.progress(task, token, v));
-    this.active.set(task.id, { task, token, attempt });
+    const slot = this.active.add({ task, token, attempt });
     if (this.interrupting) attempt.interrupt();
     try {
       const outcome = await attempt.outcome;
       await this.settle(acks, msg, task, token, claimed.backoffMs, outcome);
     } finally {
-      this.active.delete(task.id);
+      this.active.remove(slot);
     }
   }
 
@@ -247,8 +253,9 @@ export class RabbitmqConsumer implements Consumer {
   private async renew(): Promise<void> {
     if (this.active.size === 0) return;
     try {
-      const canceled = await this.deps.store.renew(this.deps.queue, [...this.active.keys()], Date.now() + this.deps.leaseMs);
-      for (const id of canceled) this.active.get(id)?.attempt.cancel();
+      const ids = this.active.values().map((r) => r.task.id);
+      const canceled = await this.deps.store.renew(this.deps.queue, ids, Date.now() + this.deps.leaseMs);
+      for (const id of canceled) this.cancelRunning(id);
     } catch {
       // Redis down: leases run on; the next renewal may still make it.
     }
