@@ -3,7 +3,7 @@
  * driven by the real worker runtime (createWorker from @drover/worker, which calls
  * backend.consume()).
  *
- *   node --conditions=@drover/source --import tsx bench/drain.ts [--jobs 20000] [--concurrency 50] [--runs 3] [--priority 10]  (10 is Drover's default priority)
+ *   node --conditions=@drover/source --import tsx bench/drain.ts [--jobs 20000] [--concurrency 50] [--runs 7] [--priority 10]  (10 is Drover's default priority)
  *
  * Sides, each run in its own child process (fresh heap and JIT), alternating, same Redis:
  *   raw        BullMQ Queue.addBulk + Worker, plain (non-prioritized) jobs: the baseline
@@ -34,7 +34,7 @@ const { values } = parseArgs({
     prefix: { type: 'string' },
     jobs: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '7' },
     priority: { type: 'string', default: '10' },
     profile: { type: 'string' },
   },
