@@ -44,6 +44,8 @@ type Side = 'raw' | 'raw-prio' | 'consume' | 'worker';
 interface Figures {
   seconds: number;
   cpuMs: number;
+  /** Time spent in GC pauses during the drain: runs in the "promoting" mode (bench/README.md) stand out. */
+  gcMs: number;
 }
 
 const JOBS = Number(values.jobs);
@@ -71,11 +73,18 @@ async function measured(drain: () => Promise<void>): Promise<Figures> {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await drain();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  gc.disconnect();
   if (session) {
     const { mkdirSync, writeFileSync } = await import('node:fs');
     const { profile } = await session.post('Profiler.stop');
@@ -83,7 +92,7 @@ async function measured(drain: () => Promise<void>): Promise<Figures> {
     writeFileSync(`${values.profile}/${values.run}.cpuprofile`, JSON.stringify(profile));
     session.disconnect();
   }
-  return { seconds, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { seconds, cpuMs: (cpu.user + cpu.system) / 1000, gcMs };
 }
 
 /** Polls the completed count (every side the same way) until every job is done. */
@@ -189,7 +198,7 @@ async function main(): Promise<void> {
       for (const side of sides) {
         const f = await runChild(side, redisUrl);
         results.get(side)!.push(f);
-        console.log(`run ${run} ${side.padEnd(8)} ${(JOBS / f.seconds).toFixed(0).padStart(7)} jobs/s  ${((f.cpuMs * 1000) / JOBS).toFixed(1).padStart(6)} µs CPU/job`);
+        console.log(`run ${run} ${side.padEnd(8)} ${(JOBS / f.seconds).toFixed(0).padStart(7)} jobs/s  ${((f.cpuMs * 1000) / JOBS).toFixed(1).padStart(6)} µs CPU/job  GC ${f.gcMs.toFixed(0).padStart(4)} ms`);
       }
     }
   } finally {
