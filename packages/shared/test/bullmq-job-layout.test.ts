@@ -113,6 +113,16 @@ describe('bullmq add script writes what queue.add writes', () => {
     expect(dup).toEqual([['event', 'duplicated', 'jobId', first.task.id]]);
   });
 
+  it('writes a batch larger than one script call (30,000 tasks) whole and in submission order', async () => {
+    const reqs = Array.from({ length: 30_000 }, (_, n) => completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { n }, timeoutMs: 5000 }));
+    const results = await backend.submitMany(reqs);
+    const ids = results.map((r) => r.task.id);
+    expect(results.every((r) => r.created)).toBe(true);
+    expect((await redis.lrange(`${prefix}:alpha:wait`, 0, -1)).reverse()).toEqual(ids);
+    expect(await redis.zcard(`${prefix}:_drover:index`)).toBe(30_000);
+    expect((await backend.counts('alpha')).queued).toBe(30_000);
+  }, 30_000);
+
   it('loads the script again after Redis lost it (restart, SCRIPT FLUSH)', async () => {
     // A private server: flushing scripts on the shared one would disturb other test files.
     const server = await RedisServer.start();

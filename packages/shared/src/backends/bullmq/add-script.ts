@@ -122,7 +122,31 @@ const ADD_SHA = createHash('sha1').update(ADD_LUA).digest('hex');
  * script call in the process, BullMQ's included, deoptimizing each time: on the drain benchmark,
  * a worker that had submitted its tasks deoptimized once every seven jobs (DEVELOPERS.md).
  */
-export function runAddScript(
+export async function runAddScript(
+  redis: Redis,
+  keyPrefix: string,
+  indexKey: string,
+  tenantIndexPrefix: string,
+  timestamp: number,
+  jobs: readonly PlainJob[],
+): Promise<number[]> {
+  if (jobs.length <= ADD_CHUNK) return addChunk(redis, keyPrefix, indexKey, tenantIndexPrefix, timestamp, jobs);
+  // Chunks go out back to back on the one connection, so a large batch still costs about one
+  // round trip; Redis runs them in order, so the wait list keeps submission order.
+  const parts: Array<Promise<number[]>> = [];
+  for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
+    parts.push(addChunk(redis, keyPrefix, indexKey, tenantIndexPrefix, timestamp, jobs.slice(i, i + ADD_CHUNK)));
+  }
+  return (await Promise.all(parts)).flat();
+}
+
+/**
+ * Jobs per script call. Bounds a call's arguments (six per job: tens of thousands of them
+ * overflow the stack when spread into one call) and how long one script holds Redis.
+ */
+const ADD_CHUNK = 1000;
+
+function addChunk(
   redis: Redis,
   keyPrefix: string,
   indexKey: string,
