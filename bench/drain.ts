@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { RedisServer } from '@drover/testkit';
+import { RedisServer, deleteKeys } from '@drover/testkit';
 import { Redis } from 'ioredis';
 
 const { values } = parseArgs({
@@ -175,14 +175,7 @@ async function runChild(side: Side, redisUrl: string): Promise<Figures> {
   if (child.exitCode === null) await once(child, 'exit');
   if (!figures) throw new Error(`${side} run exited with code ${child.exitCode} and no result`);
   // Leave the next run an empty Redis.
-  const redis = new Redis(redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-  await redis.quit();
+  await deleteKeys(redisUrl, prefix);
   return figures;
 }
 

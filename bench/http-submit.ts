@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { RedisServer } from '@drover/testkit';
+import { RedisServer, deleteKeys } from '@drover/testkit';
 import { Redis } from 'ioredis';
 
 const KEY = 'bench-key-0123456789abcdef';
@@ -112,17 +112,7 @@ async function main(): Promise<void> {
         const cpu = `CPU/req: server ${r.serverUs?.toFixed(1) ?? '?'} µs, redis ${r.redisUs?.toFixed(1)} µs, autocannon ${r.clientUs?.toFixed(1)} µs`;
         console.log(`run ${run} ${kind.padEnd(8)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(1).padStart(6)} ms  non-2xx ${r.non2xx}  ${cpu}`);
         // Leave the next run (and a Redis given by DROVER_BENCH_REDIS_URL) without this run's keys.
-        const admin = new Redis(redisUrl);
-        if (own) await admin.flushall();
-        else {
-          let cursor = '0';
-          do {
-            const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-            cursor = next;
-            if (keys.length > 0) await admin.unlink(...keys);
-          } while (cursor !== '0');
-        }
-        admin.disconnect();
+        await deleteKeys(redisUrl, prefix);
       }
     }
   } finally {

@@ -16,9 +16,8 @@ import { parseArgs } from 'node:util';
 import { type Backend, completeSubmit } from '@drover/shared';
 import { BullmqBackend } from '@drover/shared/bullmq';
 import { RabbitmqBackend } from '@drover/shared/rabbitmq';
-import { RabbitmqServer, RedisServer } from '@drover/testkit';
+import { RabbitmqServer, RedisServer, deleteKeys } from '@drover/testkit';
 import amqplib from 'amqplib';
-import { Redis } from 'ioredis';
 
 const { values } = parseArgs({
   options: {
@@ -107,25 +106,11 @@ async function drover(make: (prefix: string) => Promise<Backend>): Promise<Figur
   } finally {
     await backend.close();
     if (backend.kind === 'rabbitmq') await deleteBrokerSide(prefix);
-    await deleteRedisSide(prefix);
+    await deleteKeys(redisUrl, prefix);
   }
 }
 
-async function deleteRedisSide(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** Leaves a broker given by DROVER_BENCH_AMQP_URL as it was: the run's queues and exchange go (the same for Redis below). */
+/** Leaves a broker given by DROVER_BENCH_AMQP_URL as it was: the run's queues and exchange go (deleteKeys does the same for Redis). */
 async function deleteBrokerSide(prefix: string): Promise<void> {
   const conn = await amqplib.connect(amqpUrl);
   try {

@@ -1,3 +1,4 @@
+export { deleteKeys } from './delete-keys.js';
 export { freePort } from './free-port.js';
 export { RedisServer } from './redis-server.js';
 export { testRedisUrl, testAmqpUrl, uniqueName } from './services.js';
