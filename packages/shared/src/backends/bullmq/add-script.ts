@@ -130,31 +130,7 @@ export async function runAddScript(
   timestamp: number,
   jobs: readonly PlainJob[],
 ): Promise<number[]> {
-  if (jobs.length <= ADD_CHUNK) return addChunk(redis, keyPrefix, indexKey, tenantIndexPrefix, timestamp, jobs);
-  // Chunks go out back to back on the one connection, so a large batch still costs about one
-  // round trip; Redis runs them in order, so the wait list keeps submission order.
-  const parts: Array<Promise<number[]>> = [];
-  for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
-    parts.push(addChunk(redis, keyPrefix, indexKey, tenantIndexPrefix, timestamp, jobs.slice(i, i + ADD_CHUNK)));
-  }
-  return (await Promise.all(parts)).flat();
-}
-
-/**
- * Jobs per script call. Bounds a call's arguments (six per job: tens of thousands of them
- * overflow the stack when spread into one call) and how long one script holds Redis.
- */
-const ADD_CHUNK = 1000;
-
-function addChunk(
-  redis: Redis,
-  keyPrefix: string,
-  indexKey: string,
-  tenantIndexPrefix: string,
-  timestamp: number,
-  jobs: readonly PlainJob[],
-): Promise<number[]> {
-  const args: Array<string | number> = [
+  const head: Array<string | number> = [
     `${keyPrefix}wait`,
     `${keyPrefix}meta`,
     `${keyPrefix}active`,
@@ -165,6 +141,23 @@ function addChunk(
     tenantIndexPrefix,
     timestamp,
   ];
+  if (jobs.length <= ADD_CHUNK) return addChunk(redis, head, jobs);
+  // Chunks go out back to back on the one connection, so a large batch still costs about one
+  // round trip; Redis runs them in order, so the wait list keeps submission order.
+  const parts: Array<Promise<number[]>> = [];
+  for (let i = 0; i < jobs.length; i += ADD_CHUNK) parts.push(addChunk(redis, head, jobs.slice(i, i + ADD_CHUNK)));
+  return (await Promise.all(parts)).flat();
+}
+
+/**
+ * Jobs per script call. Bounds a call's arguments (six per job: tens of thousands of them
+ * overflow the stack when spread into one call) and how long one script holds Redis.
+ */
+const ADD_CHUNK = 1000;
+
+/** `head`: the script's keys and fixed arguments, the same for every chunk. */
+function addChunk(redis: Redis, head: ReadonlyArray<string | number>, jobs: readonly PlainJob[]): Promise<number[]> {
+  const args = head.slice();
   for (const j of jobs) args.push(j.id, j.name, j.data, j.opts, j.tenant, j.score);
   return (redis.evalsha(ADD_SHA, 6, ...args) as Promise<number[]>).catch((err: unknown) => {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
