@@ -40,9 +40,4 @@ export class SlotTable<T> {
     for (const item of this.items) if (item !== undefined) out.push(item);
     return out;
   }
-
-  find(predicate: (item: T) => boolean): T | undefined {
-    for (const item of this.items) if (item !== undefined && predicate(item)) return item;
-    return undefined;
-  }
 }

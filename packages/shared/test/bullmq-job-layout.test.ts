@@ -1,4 +1,4 @@
-import { RedisServer, testRedisUrl, uniqueName } from '@drover/testkit';
+import { RedisServer, deleteKeys, testRedisUrl, uniqueName } from '@drover/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -31,8 +31,7 @@ describe('bullmq add script writes what queue.add writes', () => {
     await backend.close();
     await queue.close();
     await queueConnection.quit();
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await deleteKeys(testRedisUrl(), prefix);
     await redis.quit();
   });
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import { taskFinished, testRedisUrl, uniqueName, waitUntil } from '@drover/testkit';
+import { deleteKeys, taskFinished, testRedisUrl, uniqueName, waitUntil } from '@drover/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskEvent } from '../src/backend.js';
@@ -26,10 +26,7 @@ describe('bullmq backend semantics', () => {
 
   afterEach(async () => {
     for (const b of opened.splice(0)) await b.close();
-    const redis = new Redis(testRedisUrl());
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await deleteKeys(testRedisUrl(), prefix);
   });
 
   it('keeps maxAttempts 1 and uses ids of the form <queue>.<opaque>', async () => {

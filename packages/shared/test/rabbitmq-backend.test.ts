@@ -1,6 +1,5 @@
-import { testBroker, testRedisUrl, uniqueName } from '@drover/testkit';
+import { deleteKeys, testBroker, testRedisUrl, uniqueName } from '@drover/testkit';
 import amqplib from 'amqplib';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { RabbitmqBackend } from '../src/backends/rabbitmq/rabbitmq-backend.js';
 import { CONFORMANCE_QUEUES, backendConformance } from './conformance/backend-conformance.js';
@@ -28,10 +27,7 @@ backendConformance('rabbitmq', async () => {
       for (const q of [...CONFORMANCE_QUEUES, 'dead']) await ch.deleteQueue(`${prefix}.${q}`);
       await ch.deleteExchange(`${prefix}.dead-letter`);
       await conn.close();
-      const redis = new Redis(testRedisUrl());
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await redis.quit();
+      await deleteKeys(testRedisUrl(), prefix);
     },
   };
 });
