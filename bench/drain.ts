@@ -95,12 +95,24 @@ async function measured(drain: () => Promise<void>): Promise<Figures> {
   return { seconds, cpuMs: (cpu.user + cpu.system) / 1000, gcMs };
 }
 
-/** Polls the completed count (every side the same way) until every job is done. */
-async function waitForCompleted(count: () => Promise<number>): Promise<void> {
-  const deadline = Date.now() + 300_000;
-  while ((await count()) < JOBS) {
-    if (Date.now() > deadline) throw new Error('drain did not finish within 300 s');
-    await new Promise((r) => setTimeout(r, 10));
+/**
+ * Waits until every job is completed. Every side polls the same way, with one ZCARD of BullMQ's
+ * completed set on a connection of its own: the poll is the harness, not the side under test,
+ * so it must cost every side the same (Drover's own counts() reads six states and the pause
+ * flag, raw BullMQ's getJobCounts('completed') one: polled from the measured process every 10 ms,
+ * that difference alone was charged to Drover's side).
+ */
+async function waitForCompleted(redisUrl: string, prefix: string): Promise<void> {
+  const poll = new Redis(redisUrl);
+  const key = `${prefix}:${QUEUE}:completed`;
+  try {
+    const deadline = Date.now() + 300_000;
+    while ((await poll.zcard(key)) < JOBS) {
+      if (Date.now() > deadline) throw new Error('drain did not finish within 300 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    poll.disconnect();
   }
 }
 
@@ -117,7 +129,7 @@ async function rawRun(redisUrl: string, prefix: string, side: Side): Promise<Fig
   const figures = await measured(async () => {
     // Same retention as Drover's worker, so both pay for removeOnComplete by age.
     worker = new Worker(QUEUE, async () => null, { connection: { ...connectionOptions(redisUrl), maxRetriesPerRequest: null }, prefix, concurrency: CONCURRENCY, removeOnComplete: { age: 3600 } });
-    await waitForCompleted(async () => (await queue.getJobCounts('completed'))['completed'] ?? 0);
+    await waitForCompleted(redisUrl, prefix);
   });
   await worker?.close();
   await queue.close();
@@ -147,7 +159,7 @@ async function droverRun(redisUrl: string, prefix: string, side: Side): Promise<
       const consumer = await backend.consume(QUEUE, { concurrency: CONCURRENCY, handler: async () => null });
       stop = () => consumer.close(0);
     }
-    await waitForCompleted(async () => (await backend.counts(QUEUE)).succeeded);
+    await waitForCompleted(redisUrl, prefix);
   });
   await stop();
   await backend.close();
