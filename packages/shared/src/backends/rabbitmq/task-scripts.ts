@@ -57,9 +57,11 @@ export const START = `
 -- own arguments) when it should run, or false, 0, false, false, false when the message must be
 -- dropped: unknown or expired task, stale generation, finished or canceled, or running elsewhere
 -- on a live lease. (A leftover outbox entry of a started task is cleared by the relay, which only
--- publishes queued tasks.) One HMGET per delivery reads both what decides and what is returned.
+-- publishes queued tasks.) Per delivery one HMGET reads both what decides and what is returned and
+-- one HSET marks it running; the leases of the whole batch go in with one ZADD.
 local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
+local leases = {}
 local n = 0
 for i = 7, #ARGV, 3 do
   local id = ARGV[i]
@@ -76,7 +78,8 @@ for i = 7, #ARGV, 3 do
   if run then
     local a = tonumber(r[3]) + 1
     redis.call('HSET', key, 's', 'running', 'a', a, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    leases[#leases + 1] = ARGV[2]
+    leases[#leases + 1] = id
     if listened then redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|running|' .. ARGV[1]) end
     out[n + 1] = r[4]
     out[n + 2] = a
@@ -92,6 +95,10 @@ for i = 7, #ARGV, 3 do
   end
   n = n + 5
 end
+-- unpack() is bounded by Lua's C stack: at most 1,000 pairs per call.
+for j = 1, #leases, 2000 do
+  redis.call('ZADD', KEYS[1], unpack(leases, j, math.min(j + 1999, #leases)))
+end
 return out
 `;
 
@@ -101,8 +108,13 @@ export const FINISH = `
 -- ARGV[6] record key prefix  ARGV[7..] quintuples: id, run token, status, output JSON or '', error JSON or ''
 -- Records outcomes of attempts holding their run token; for each returns 1, or 0 (changing
 -- nothing) when another attempt took the task over, so an outcome is never recorded twice.
+-- Per outcome the record is read, written and given its TTL; the state indexes of the whole
+-- batch change with one ZREM and one ZADD per outcome kind.
 local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
+local done = {}
+local succeeded = {}
+local failed = {}
 for i = 7, #ARGV, 5 do
   local id = ARGV[i]
   local key = ARGV[6] .. id
@@ -110,15 +122,27 @@ for i = 7, #ARGV, 5 do
   if r[1] == 'running' and r[2] == ARGV[i + 1] then
     local status = ARGV[i + 2]
     redis.call('HSET', key, 's', status, 'ft', ARGV[1], 'o', ARGV[i + 3], 'e', ARGV[i + 4], 'run', '')
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('ZADD', status == 'succeeded' and KEYS[2] or KEYS[3], ARGV[2], id)
     redis.call('EXPIRE', key, ARGV[3])
     if r[3] and r[3] ~= '' then redis.call('EXPIRE', r[3], ARGV[3]) end
+    done[#done + 1] = id
+    local into = status == 'succeeded' and succeeded or failed
+    into[#into + 1] = ARGV[2]
+    into[#into + 1] = id
     if listened then redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|' .. status .. '|' .. ARGV[2]) end
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
   end
+end
+-- unpack() is bounded by Lua's C stack: at most 1,000 members per call.
+for j = 1, #done, 1000 do
+  redis.call('ZREM', KEYS[1], unpack(done, j, math.min(j + 999, #done)))
+end
+for j = 1, #succeeded, 2000 do
+  redis.call('ZADD', KEYS[2], unpack(succeeded, j, math.min(j + 1999, #succeeded)))
+end
+for j = 1, #failed, 2000 do
+  redis.call('ZADD', KEYS[3], unpack(failed, j, math.min(j + 1999, #failed)))
 end
 return out
 `;
