@@ -3,10 +3,9 @@ import { buildApp } from './app.js';
 
 /**
  * `npm run start:orchestrator`: the HTTP API as its own process. On SIGTERM/SIGINT it first
- * reports not-ready (so load balancers stop sending), waits briefly for that to take effect,
- * then finishes in-flight requests, closes the backend and exits 0.
+ * reports not-ready (so load balancers stop sending), waits DROVER_DRAIN_DELAY_MS for that to
+ * take effect, then finishes in-flight requests, closes the backend and exits 0.
  */
-const DRAIN_PAUSE_MS = 2000;
 
 async function main(): Promise<void> {
   const cfg = loadConfigOrExit('orchestrator', process.env, { sharedBackend: true });
@@ -20,9 +19,9 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'draining: /readyz answers 503 from now on');
+    logger.info({ signal, drainDelayMs: cfg.http.drainDelayMs }, 'draining: /readyz answers 503 from now on');
     app.drover.draining = true;
-    await new Promise((resolve) => setTimeout(resolve, DRAIN_PAUSE_MS));
+    await new Promise((resolve) => setTimeout(resolve, cfg.http.drainDelayMs));
     try {
       await app.close();
       await backend.close();

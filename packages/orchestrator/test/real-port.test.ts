@@ -103,8 +103,9 @@ describe('main.ts', () => {
     expect(p.output()).toContain('npm start');
   }, 30_000);
 
-  it('serves, reports not-ready on SIGTERM, then exits 0', async () => {
+  it('serves, reports not-ready on SIGTERM for DROVER_DRAIN_DELAY_MS, then exits 0', async () => {
     const p = start({
+      DROVER_DRAIN_DELAY_MS: '1500',
       DROVER_PORT: '0',
       DROVER_HOST: '127.0.0.1',
       DROVER_API_KEYS: `a:${KEY_A}`,
@@ -121,9 +122,12 @@ describe('main.ts', () => {
     expect(submit.status).toBe(201);
     p.child.kill('SIGTERM');
     await until(() => p.output().includes('draining'), 'the drain to start');
+    expect(p.output()).toContain('"drainDelayMs":1500');
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { code: string }).code).toBe('DROVER_ERR_SHUTTING_DOWN');
+    // Still serving during the delay: requests in the window are answered, not refused.
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect(await p.exited).toBe(0);
     expect(p.output()).not.toContain(KEY_A);
   }, 40_000);

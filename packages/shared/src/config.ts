@@ -38,6 +38,8 @@ export interface DroverConfig {
     /** Tenants allowed to pause and resume queues. */
     adminTenants: string[];
     docs: boolean;
+    /** On SIGTERM, how long /readyz answers 503 before the server stops taking connections. */
+    drainDelayMs: number;
   };
 
   tasks: {
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       apiKeys: apiKeys(r),
       adminTenants: r.list('DROVER_ADMIN_TENANTS', []),
       docs: r.bool('DROVER_DOCS', true),
+      drainDelayMs: r.int('DROVER_DRAIN_DELAY_MS', 2000, { min: 0, max: 300_000 }),
     },
     tasks: {
       defaultTimeoutMs: r.int('DROVER_TASK_TIMEOUT_MS', 300_000, { min: 1, max: 86_400_000 }),

@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     expect(c.backend).toBe('memory');
     expect(c.queues).toEqual(['general', 'coding', 'analysis', 'debate', 'scrape']);
     expect(c.worker.concurrency).toBe(3);
-    expect(c.http).toMatchObject({ host: '127.0.0.1', port: 8080, auth: true, batchMax: 500, bodyLimitBytes: 1_048_576 });
+    expect(c.http).toMatchObject({ host: '127.0.0.1', port: 8080, auth: true, batchMax: 500, bodyLimitBytes: 1_048_576, drainDelayMs: 2000 });
   });
 
   it('selects bullmq when a Redis URL is given, and rabbitmq by name', () => {
@@ -32,6 +32,7 @@ describe('loadConfig', () => {
     [{ DROVER_API_KEYS: 'acme' }, /DROVER_API_KEYS.*tenant:key/],
     [{ DROVER_API_KEYS: 'acme:short' }, /at least 16 characters/],
     [{ DROVER_API_KEYS: 'acme:sha256:xyz' }, /64-character hex/],
+    [{ DROVER_DRAIN_DELAY_MS: '-5' }, /DROVER_DRAIN_DELAY_MS="-5".*0 to 300000/],
   ])('stops start-up on %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
     try {
