@@ -226,4 +226,8 @@ async function main(): Promise<void> {
     console.log(`| ${label[s].padEnd(34)} | ${rate(s).toFixed(0).padStart(7)} | ${(rate(s) / rate('raw')).toFixed(2).padStart(6)} | ${cpu(s).toFixed(1).padStart(10)} |`);
   }
   console.log(`ratio of medians, Drover createWorker / raw BullMQ: ${(rate('worker') / rate('raw')).toFixed(2)}  (target ≥ 0.90, goal 1.00)`);
+  // The machine's speed drifts over a set (raw runs of one set have ranged over 1.5x); the two
+  // runs of a round are seconds apart, so their ratio is the paired figure drift moves least.
+  const paired = (s: Side) => med(results.get(s)!.map((f, i) => results.get('raw')![i]!.seconds / f.seconds));
+  console.log(`median of per-round ratios (each round's run against that round's raw run): consume ${paired('consume').toFixed(2)}, createWorker ${paired('worker').toFixed(2)}`);
 }
