@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, Consumer } from '../src/backend.js';
 import { RabbitmqBackend } from '../src/backends/rabbitmq/rabbitmq-backend.js';
-import { encodeTaskMessage } from '../src/backends/rabbitmq/task-message.js';
+import { decodeTaskMessage, encodeTaskMessage } from '../src/backends/rabbitmq/task-message.js';
 import { TaskKeys } from '../src/backends/rabbitmq/task-keys.js';
 import { TaskStore } from '../src/backends/rabbitmq/task-store.js';
 import { PermanentError } from '../src/errors.js';
@@ -60,7 +60,12 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
   const withChannel = async <T>(fn: (ch: amqplib.Channel) => Promise<T>): Promise<T> => {
     const conn = await amqplib.connect(amqpUrl);
     try {
-      return await fn(await conn.createChannel());
+      const ch = await conn.createChannel();
+      const result = await fn(ch);
+      // Closing the channel first settles its acks: a connection.close alone can overtake them
+      // in the broker, which then requeues the messages as unacknowledged.
+      await ch.close();
+      return result;
     } finally {
       await conn.close();
     }
@@ -101,6 +106,31 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     const done = await finished(producer, task.id);
     expect(done).toMatchObject({ status: 'succeeded', output: 'done', attempt: 1 });
     expect(runs.get(task.id)).toBe(1);
+  });
+
+  it('fails a task whose workers keep dying on it (more than maxWorkerLosses), instead of requeueing it forever', async () => {
+    const prefix = uniqueName('rmq-crash');
+    const producer = new RabbitmqBackend({ amqpUrl, redisUrl: testRedisUrl(), prefix, queues: ['alpha'], resultTtlSeconds: 3600, maxWorkerLosses: 2 });
+    backends.push(producer);
+    const { task } = await producer.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', maxAttempts: 5 }));
+    const store = new TaskStore(redis, new TaskKeys(prefix), 3600);
+    // Three workers in turn take the task's current message, claim it with a short lease and die
+    // (the message acknowledged, nothing recorded); the relay requeues it after the first two.
+    for (let death = 1; death <= 3; death++) {
+      await withChannel(async (ch) => {
+        const msg = await waitUntil(async () => (await ch.get(`${prefix}.alpha`)) || null, `message ${death}`, 20_000);
+        const delivery = decodeTaskMessage(msg.content)!;
+        const [claimed] = await store.start('alpha', [{ id: task.id, gen: delivery.gen, token: `dead-worker-${death}.1` }], Date.now() + 300, Date.now());
+        expect(claimed?.record.status, `claim ${death}`).toBe('running');
+        ch.ack(msg);
+      });
+    }
+    const failed = await finished(producer, task.id);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'DROVER_ERR_WORKER_LOST', retryable: true } });
+    expect((await producer.counts('alpha')).failed).toBe(1);
+    // No fourth message: the task is not run again.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await withChannel(async (ch) => (await ch.checkQueue(`${prefix}.alpha`)).messageCount)).toBe(0);
   });
 
   it('drops a stale copy of a message (same task, old generation or already finished)', async () => {

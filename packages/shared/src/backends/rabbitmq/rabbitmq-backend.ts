@@ -35,6 +35,8 @@ export interface RabbitmqBackendOptions {
   leaseMs?: number;
   /** Largest number of tasks written and published per round trip in submitMany. */
   submitChunk?: number;
+  /** Times a task's worker may be lost mid-run (lease expired) before the task is failed as DROVER_ERR_WORKER_LOST. Default 2, as bullmq's maxStalledCount. */
+  maxWorkerLosses?: number;
 }
 
 /**
@@ -64,7 +66,7 @@ export class RabbitmqBackend implements Backend {
     const keys = new TaskKeys(options.prefix);
     this.redis = new Redis(options.redisUrl, { lazyConnect: false });
     this.redis.on('error', () => undefined); // ioredis reconnects; commands fail or wait meanwhile
-    this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds);
+    this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds, options.maxWorkerLosses ?? 2);
     this.bus = new EventBus(() => this.redis.duplicate(), keys);
     this.topology = new Topology(options.prefix, options.resultTtlSeconds);
     this.broker = new Broker({ url: options.amqpUrl, topology: this.topology, queues: options.queues });

@@ -226,11 +226,14 @@ return canceled
 `;
 
 export const RELAY_CLAIM = `
--- KEYS[1] delayed zset  KEYS[2] outbox zset  KEYS[3] running zset
+-- KEYS[1] delayed zset  KEYS[2] outbox zset  KEYS[3] running zset  KEYS[4] failed zset
 -- ARGV[1] now ms  ARGV[2] outbox lease ms  ARGV[3] batch limit  ARGV[4] record key prefix
--- ARGV[5] events channel  ARGV[6] queue
+-- ARGV[5] events channel  ARGV[6] queue  ARGV[7] worker losses tolerated  ARGV[8] finishedAt ISO
+-- ARGV[9] worker-lost error JSON  ARGV[10] result ttl s
 -- 1. due delayed tasks become queued with a new generation and enter the outbox;
--- 2. running tasks whose lease expired (their worker is gone) are requeued the same way;
+-- 2. running tasks whose lease expired (their worker is gone) are requeued the same way, the
+--    attempt not counted; a task whose workers were lost more than ARGV[7] times is failed
+--    instead (a task that kills every worker that runs it must not loop forever);
 -- 3. due outbox entries are leased for ARGV[2] ms and returned for publishing.
 -- Returns {nextDueMs or -1, id1, gen1, priority1, id2, ...}.
 local now = tonumber(ARGV[1])
@@ -251,11 +254,20 @@ end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, limit)) do
   local key = ARGV[4] .. id
   if redis.call('HGET', key, 's') == 'running' then
-    redis.call('HSET', key, 's', 'queued', 'run', '')
-    redis.call('HINCRBY', key, 'a', -1)
-    redis.call('HINCRBY', key, 'g', 1)
-    redis.call('ZADD', KEYS[2], now, id)
-    ev(id, 'queued')
+    if redis.call('HINCRBY', key, 'lost', 1) > tonumber(ARGV[7]) then
+      redis.call('HSET', key, 's', 'failed', 'ft', ARGV[8], 'e', ARGV[9], 'run', '')
+      redis.call('ZADD', KEYS[4], now, id)
+      redis.call('EXPIRE', key, ARGV[10])
+      local ik = redis.call('HGET', key, 'ik')
+      if ik and ik ~= '' then redis.call('EXPIRE', ik, ARGV[10]) end
+      ev(id, 'failed')
+    else
+      redis.call('HSET', key, 's', 'queued', 'run', '')
+      redis.call('HINCRBY', key, 'a', -1)
+      redis.call('HINCRBY', key, 'g', 1)
+      redis.call('ZADD', KEYS[2], now, id)
+      ev(id, 'queued')
+    end
   end
   redis.call('ZREM', KEYS[3], id)
 end

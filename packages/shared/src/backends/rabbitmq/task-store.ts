@@ -52,6 +52,12 @@ export interface RunningTask {
 }
 
 const CANCELED_ERROR = JSON.stringify({ code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false });
+// retryable as on the bullmq backend: the workers died, which a later run may survive.
+const WORKER_LOST_ERROR = JSON.stringify({
+  code: 'DROVER_ERR_WORKER_LOST',
+  message: 'The workers running this task were lost (crash, OOM, SIGKILL) more often than tolerated; it was failed instead of being run again.',
+  retryable: true,
+});
 /** How long a freshly submitted task waits in the outbox before the relay re-publishes it. */
 export const OUTBOX_GRACE_MS = 5000;
 
@@ -70,6 +76,8 @@ export class TaskStore {
     redis: Redis,
     readonly keys: TaskKeys,
     private readonly resultTtlSeconds: number,
+    /** Lost workers (lease expired mid-run) a task survives; one more and it is failed. */
+    private readonly maxWorkerLosses = 2,
   ) {
     const define = (name: keyof Scripts, numberOfKeys: number, lua: string) => {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
@@ -82,7 +90,7 @@ export class TaskStore {
     define('drvCancel', 4, scripts.CANCEL);
     define('drvProgress', 1, scripts.PROGRESS);
     define('drvRenew', 1, scripts.RENEW);
-    define('drvRelayClaim', 3, scripts.RELAY_CLAIM);
+    define('drvRelayClaim', 4, scripts.RELAY_CLAIM);
     define('drvRelayDone', 1, scripts.RELAY_DONE);
     this.redis = redis as Redis & Scripts;
   }
@@ -289,7 +297,22 @@ export class TaskStore {
 
   async relayClaim(queue: string, now: number, leaseMs: number, limit: number): Promise<{ nextDue: number; claims: Claim[] }> {
     const k = this.keys;
-    const flat = (await this.redis.drvRelayClaim(k.delayed(queue), k.outbox(queue), k.running(queue), now, leaseMs, limit, k.recordPrefix, k.events, queue)) as Array<
+    const flat = (await this.redis.drvRelayClaim(
+      k.delayed(queue),
+      k.outbox(queue),
+      k.running(queue),
+      k.finished(queue, 'failed'),
+      now,
+      leaseMs,
+      limit,
+      k.recordPrefix,
+      k.events,
+      queue,
+      this.maxWorkerLosses,
+      new Date(now).toISOString(),
+      WORKER_LOST_ERROR,
+      this.resultTtlSeconds,
+    )) as Array<
       string | number
     >;
     const claims: Claim[] = [];
