@@ -152,6 +152,27 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     expect(await b.get(task.id)).toEqual(first);
   });
 
+  it('claims one of two copies of the same message that arrive in one batch', async () => {
+    // A relay's republish of an unconfirmed submit can land beside the original; deliveries that
+    // arrive together are claimed by one script call.
+    const prefix = uniqueName('rmq-crash');
+    const b = backend(prefix);
+    const { task } = await b.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' }));
+    const store = new TaskStore(redis, new TaskKeys(prefix), 3600);
+    const now = Date.now();
+    const claims = await store.start(
+      'alpha',
+      [
+        { id: task.id, gen: 1, token: 'w.1' },
+        { id: task.id, gen: 1, token: 'w.2' },
+      ],
+      now + 30_000,
+      now,
+    );
+    expect(claims.map((c) => c?.record.status ?? null)).toEqual(['running', null]);
+    expect((await b.counts('alpha')).running).toBe(1);
+  });
+
   it('dead-letters a task that exhausted its attempts', async () => {
     const prefix = uniqueName('rmq-crash');
     const b = backend(prefix);

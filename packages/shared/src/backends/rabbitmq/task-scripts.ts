@@ -62,13 +62,16 @@ export const START = `
 local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
 local leases = {}
+-- Ids claimed by this call: their leases are written at the end, so a second copy of the same
+-- message in the batch (a relay's republish arriving beside the original) must be dropped here.
+local claimed = {}
 local n = 0
 for i = 7, #ARGV, 3 do
   local id = ARGV[i]
   local key = ARGV[6] .. id
   local r = redis.call('HMGET', key, 's', 'g', 'a', 'd', 'c', 'p', 'e')
   local s = r[1]
-  local run = s and r[2] == ARGV[i + 1]
+  local run = s and r[2] == ARGV[i + 1] and not claimed[id]
   if run and s == 'running' then
     local lease = redis.call('ZSCORE', KEYS[1], id)
     run = not (lease and tonumber(lease) > tonumber(ARGV[1]))
@@ -78,6 +81,7 @@ for i = 7, #ARGV, 3 do
   if run then
     local a = tonumber(r[3]) + 1
     redis.call('HSET', key, 's', 'running', 'a', a, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
+    claimed[id] = true
     leases[#leases + 1] = ARGV[2]
     leases[#leases + 1] = id
     if listened then redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|running|' .. ARGV[1]) end
