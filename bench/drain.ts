@@ -46,6 +46,8 @@ interface Figures {
   cpuMs: number;
   /** Time spent in GC pauses during the drain: runs in the "promoting" mode (bench/README.md) stand out. */
   gcMs: number;
+  /** Redis's own CPU over the drain (INFO cpu): the same scripts on either side, so it shows how much of a job's cost neither side controls. */
+  redisCpuMs: number;
 }
 
 const JOBS = Number(values.jobs);
@@ -64,7 +66,14 @@ if (values.run) {
 }
 
 /** Times (and with --profile, profiles) the drain phase only. */
-async function measured(drain: () => Promise<void>): Promise<Figures> {
+async function measured(redisUrl: string, drain: () => Promise<void>): Promise<Figures> {
+  const info = new Redis(redisUrl);
+  const redisCpu = async () => {
+    const text = await info.info('cpu');
+    const read = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(text)?.[1] ?? 0);
+    return (read('used_cpu_user') + read('used_cpu_sys')) * 1000;
+  };
+  const redis0 = await redisCpu();
   let session: import('node:inspector/promises').Session | undefined;
   if (values.profile) {
     const { Session } = await import('node:inspector/promises');
@@ -84,6 +93,8 @@ async function measured(drain: () => Promise<void>): Promise<Figures> {
   await drain();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const redisCpuMs = (await redisCpu()) - redis0;
+  info.disconnect();
   gc.disconnect();
   if (session) {
     const { mkdirSync, writeFileSync } = await import('node:fs');
@@ -92,7 +103,7 @@ async function measured(drain: () => Promise<void>): Promise<Figures> {
     writeFileSync(`${values.profile}/${values.run}.cpuprofile`, JSON.stringify(profile));
     session.disconnect();
   }
-  return { seconds, cpuMs: (cpu.user + cpu.system) / 1000, gcMs };
+  return { seconds, cpuMs: (cpu.user + cpu.system) / 1000, gcMs, redisCpuMs };
 }
 
 /**
@@ -126,7 +137,7 @@ async function rawRun(redisUrl: string, prefix: string, side: Side): Promise<Fig
     await queue.addBulk(Array.from({ length: Math.min(CHUNK, JOBS - i) }, (_, j) => ({ name: 'noop', data: { n: i + j }, opts })));
   }
   let worker: { close(): Promise<void> } | undefined;
-  const figures = await measured(async () => {
+  const figures = await measured(redisUrl, async () => {
     // Same retention as Drover's worker, so both pay for removeOnComplete by age.
     worker = new Worker(QUEUE, async () => null, { connection: { ...connectionOptions(redisUrl), maxRetriesPerRequest: null }, prefix, concurrency: CONCURRENCY, removeOnComplete: { age: 3600 } });
     await waitForCompleted(redisUrl, prefix);
@@ -150,7 +161,7 @@ async function droverRun(redisUrl: string, prefix: string, side: Side): Promise<
   }
   const noop = defineTask({ name: 'noop', queue: QUEUE, input: Type.Object({ n: Type.Number() }), run: async () => null });
   let stop: () => Promise<void> = async () => undefined;
-  const figures = await measured(async () => {
+  const figures = await measured(redisUrl, async () => {
     if (side === 'worker') {
       const worker = createWorker({ backend, tasks: [noop], concurrency: CONCURRENCY, heartbeatMs: 60_000 });
       await worker.start();
@@ -203,7 +214,7 @@ async function main(): Promise<void> {
       for (const side of sides) {
         const f = await runChild(side, redisUrl);
         results.get(side)!.push(f);
-        console.log(`run ${run} ${side.padEnd(8)} ${(JOBS / f.seconds).toFixed(0).padStart(7)} jobs/s  ${((f.cpuMs * 1000) / JOBS).toFixed(1).padStart(6)} µs CPU/job  GC ${f.gcMs.toFixed(0).padStart(4)} ms`);
+        console.log(`run ${run} ${side.padEnd(8)} ${(JOBS / f.seconds).toFixed(0).padStart(7)} jobs/s  ${((f.cpuMs * 1000) / JOBS).toFixed(1).padStart(6)} µs CPU/job  Redis ${((f.redisCpuMs * 1000) / JOBS).toFixed(1).padStart(5)} µs/job  GC ${f.gcMs.toFixed(0).padStart(4)} ms`);
       }
     }
   } finally {
@@ -212,6 +223,7 @@ async function main(): Promise<void> {
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const rate = (s: Side) => med(results.get(s)!.map((f) => JOBS / f.seconds));
   const cpu = (s: Side) => med(results.get(s)!.map((f) => (f.cpuMs * 1000) / JOBS));
+  const redisCpu = (s: Side) => med(results.get(s)!.map((f) => (f.redisCpuMs * 1000) / JOBS));
   const label: Record<Side, string> = {
     raw: 'raw BullMQ Worker (plain jobs)',
     'raw-prio': `raw BullMQ Worker (priority ${toBullmqPriority(PRIORITY)})`,
@@ -220,10 +232,12 @@ async function main(): Promise<void> {
   };
   console.log('');
   console.log(`drain ${JOBS} no-op jobs, concurrency ${CONCURRENCY}, Drover priority ${PRIORITY}, medians of ${runs} runs`);
-  console.log('| side                               |  jobs/s | vs raw | µs CPU/job |');
-  console.log('|------------------------------------|--------:|-------:|-----------:|');
+  console.log('| side                               |  jobs/s | vs raw | µs CPU/job | Redis µs/job |');
+  console.log('|------------------------------------|--------:|-------:|-----------:|-------------:|');
   for (const s of sides) {
-    console.log(`| ${label[s].padEnd(34)} | ${rate(s).toFixed(0).padStart(7)} | ${(rate(s) / rate('raw')).toFixed(2).padStart(6)} | ${cpu(s).toFixed(1).padStart(10)} |`);
+    console.log(
+      `| ${label[s].padEnd(34)} | ${rate(s).toFixed(0).padStart(7)} | ${(rate(s) / rate('raw')).toFixed(2).padStart(6)} | ${cpu(s).toFixed(1).padStart(10)} | ${redisCpu(s).toFixed(1).padStart(12)} |`,
+    );
   }
   console.log(`ratio of medians, Drover createWorker / raw BullMQ: ${(rate('worker') / rate('raw')).toFixed(2)}  (target ≥ 0.90, goal 1.00)`);
   // The machine's speed drifts over a set (raw runs of one set have ranged over 1.5x); the two
