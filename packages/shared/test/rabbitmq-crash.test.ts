@@ -152,6 +152,24 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     expect(await b.get(task.id)).toEqual(first);
   });
 
+  it('acknowledges and drops messages it did not write, beside real ones in the same batch', async () => {
+    const prefix = uniqueName('rmq-crash');
+    const b = backend(prefix);
+    const { task } = await b.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' }));
+    // Published before the consumer starts, so they arrive in the same claim batches as the real
+    // message: bodies that do not parse, and ids with control characters that name no record.
+    await withChannel(async (ch) => {
+      for (const body of ['garbage', `${task.id}\tx 1`, `x\n${task.id} 1`, `${task.id} one`, `${task.id} -1`, ' 1']) {
+        ch.sendToQueue(`${prefix}.alpha`, Buffer.from(body), { persistent: true });
+      }
+    });
+    const runs = new Map<string, number>();
+    await countingConsumer(b, runs);
+    expect(await finished(b, task.id)).toMatchObject({ status: 'succeeded', output: 'done', attempt: 1 });
+    await waitUntil(async () => (await b.counts('alpha')).queued === 0, 'foreign messages consumed');
+    expect([...runs.entries()]).toEqual([[task.id, 1]]);
+  });
+
   it('claims one of two copies of the same message that arrive in one batch', async () => {
     // A relay's republish of an unconfirmed submit can land beside the original; deliveries that
     // arrive together are claimed by one script call.

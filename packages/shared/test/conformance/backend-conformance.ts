@@ -91,7 +91,16 @@ export function backendConformance(name: string, makeStore: () => Promise<Confor
       });
 
       it('round-trips JSON input and output of any shape', async () => {
-        const input = { s: 'ünïcødé ✓', n: 1.5, b: false, z: null, a: [1, { x: [] }], o: { deep: { er: 'x' } } };
+        const input = {
+          s: 'ünïcødé ✓ 😀',
+          q: 'quote " back \\ slash / nl \n tab \t nul \u0000 end',
+          big: 'x'.repeat(100_000),
+          n: 1.5,
+          b: false,
+          z: null,
+          a: [1, { x: [] }],
+          o: { deep: { er: 'x' } },
+        };
         await consume(backend, 'alpha', 1, async (t) => ({ got: t.input }));
         const { task } = await backend.submit(req({ input }));
         const done = await finished(backend, task.id);
