@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { RedisServer, deleteKeys } from '@drover/testkit';
+import { RedisServer, deleteKeys, redisCpuSeconds } from '@drover/testkit';
 import { Redis } from 'ioredis';
 
 const { values } = parseArgs({
@@ -65,15 +65,16 @@ if (values.run) {
   await main();
 }
 
-/** Times (and with --profile, profiles) the drain phase only. */
-async function measured(redisUrl: string, drain: () => Promise<void>): Promise<Figures> {
-  const info = new Redis(redisUrl);
-  const redisCpu = async () => {
-    const text = await info.info('cpu');
-    const read = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(text)?.[1] ?? 0);
-    return (read('used_cpu_user') + read('used_cpu_sys')) * 1000;
-  };
-  const redis0 = await redisCpu();
+/**
+ * Times (and with --profile, profiles) the drain phase only: from `start()` (which starts the
+ * side's worker and returns how to stop it) until every job is completed. Every side waits the
+ * same way, with one ZCARD of BullMQ's completed set every 10 ms on a connection of its own: the
+ * poll is the harness, not the side under test, so it must cost every side the same (Drover's own
+ * counts() reads six states and the pause flag, raw BullMQ's getJobCounts('completed') one; polled
+ * from the measured process, that difference alone was charged to Drover's side). The same
+ * connection reads Redis's CPU before and after.
+ */
+async function measured(redisUrl: string, prefix: string, start: () => Promise<() => Promise<void>>): Promise<Figures> {
   let session: import('node:inspector/promises').Session | undefined;
   if (values.profile) {
     const { Session } = await import('node:inspector/promises');
@@ -82,6 +83,9 @@ async function measured(redisUrl: string, drain: () => Promise<void>): Promise<F
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const poll = new Redis(redisUrl);
+  const completed = `${prefix}:${QUEUE}:completed`;
+  const redis0 = await redisCpuSeconds(poll);
   const { PerformanceObserver } = await import('node:perf_hooks');
   let gcMs = 0;
   const gc = new PerformanceObserver((list) => {
@@ -90,11 +94,16 @@ async function measured(redisUrl: string, drain: () => Promise<void>): Promise<F
   gc.observe({ entryTypes: ['gc'] });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await drain();
+  const stop = await start();
+  const deadline = Date.now() + 300_000;
+  while ((await poll.zcard(completed)) < JOBS) {
+    if (Date.now() > deadline) throw new Error('drain did not finish within 300 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const redisCpuMs = (await redisCpu()) - redis0;
-  info.disconnect();
+  const redisCpuMs = ((await redisCpuSeconds(poll)) - redis0) * 1000;
+  poll.disconnect();
   gc.disconnect();
   if (session) {
     const { mkdirSync, writeFileSync } = await import('node:fs');
@@ -103,28 +112,8 @@ async function measured(redisUrl: string, drain: () => Promise<void>): Promise<F
     writeFileSync(`${values.profile}/${values.run}.cpuprofile`, JSON.stringify(profile));
     session.disconnect();
   }
+  await stop();
   return { seconds, cpuMs: (cpu.user + cpu.system) / 1000, gcMs, redisCpuMs };
-}
-
-/**
- * Waits until every job is completed. Every side polls the same way, with one ZCARD of BullMQ's
- * completed set on a connection of its own: the poll is the harness, not the side under test,
- * so it must cost every side the same (Drover's own counts() reads six states and the pause
- * flag, raw BullMQ's getJobCounts('completed') one: polled from the measured process every 10 ms,
- * that difference alone was charged to Drover's side).
- */
-async function waitForCompleted(redisUrl: string, prefix: string): Promise<void> {
-  const poll = new Redis(redisUrl);
-  const key = `${prefix}:${QUEUE}:completed`;
-  try {
-    const deadline = Date.now() + 300_000;
-    while ((await poll.zcard(key)) < JOBS) {
-      if (Date.now() > deadline) throw new Error('drain did not finish within 300 s');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  } finally {
-    poll.disconnect();
-  }
 }
 
 async function rawRun(redisUrl: string, prefix: string, side: Side): Promise<Figures> {
@@ -136,13 +125,11 @@ async function rawRun(redisUrl: string, prefix: string, side: Side): Promise<Fig
   for (let i = 0; i < JOBS; i += CHUNK) {
     await queue.addBulk(Array.from({ length: Math.min(CHUNK, JOBS - i) }, (_, j) => ({ name: 'noop', data: { n: i + j }, opts })));
   }
-  let worker: { close(): Promise<void> } | undefined;
-  const figures = await measured(redisUrl, async () => {
+  const figures = await measured(redisUrl, prefix, async () => {
     // Same retention as Drover's worker, so both pay for removeOnComplete by age.
-    worker = new Worker(QUEUE, async () => null, { connection: { ...connectionOptions(redisUrl), maxRetriesPerRequest: null }, prefix, concurrency: CONCURRENCY, removeOnComplete: { age: 3600 } });
-    await waitForCompleted(redisUrl, prefix);
+    const worker = new Worker(QUEUE, async () => null, { connection: { ...connectionOptions(redisUrl), maxRetriesPerRequest: null }, prefix, concurrency: CONCURRENCY, removeOnComplete: { age: 3600 } });
+    return () => worker.close();
   });
-  await worker?.close();
   await queue.close();
   await connection.quit();
   return figures;
@@ -160,19 +147,15 @@ async function droverRun(redisUrl: string, prefix: string, side: Side): Promise<
     );
   }
   const noop = defineTask({ name: 'noop', queue: QUEUE, input: Type.Object({ n: Type.Number() }), run: async () => null });
-  let stop: () => Promise<void> = async () => undefined;
-  const figures = await measured(redisUrl, async () => {
+  const figures = await measured(redisUrl, prefix, async () => {
     if (side === 'worker') {
       const worker = createWorker({ backend, tasks: [noop], concurrency: CONCURRENCY, heartbeatMs: 60_000 });
       await worker.start();
-      stop = () => worker.drain(0);
-    } else {
-      const consumer = await backend.consume(QUEUE, { concurrency: CONCURRENCY, handler: async () => null });
-      stop = () => consumer.close(0);
+      return () => worker.drain(0);
     }
-    await waitForCompleted(redisUrl, prefix);
+    const consumer = await backend.consume(QUEUE, { concurrency: CONCURRENCY, handler: async () => null });
+    return () => consumer.close(0);
   });
-  await stop();
   await backend.close();
   return figures;
 }

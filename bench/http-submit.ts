@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { RedisServer, deleteKeys } from '@drover/testkit';
+import { RedisServer, deleteKeys, redisCpuSeconds } from '@drover/testkit';
 import { Redis } from 'ioredis';
 
 const KEY = 'bench-key-0123456789abcdef';
@@ -151,10 +151,11 @@ async function cpuNow(pid: number, redisUrl: string): Promise<{ server?: number;
     server = undefined;
   }
   const redis = new Redis(redisUrl);
-  const info = await redis.info('cpu');
-  redis.disconnect();
-  const read = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return { server, redis: read('used_cpu_user') + read('used_cpu_sys') };
+  try {
+    return { server, redis: await redisCpuSeconds(redis) };
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function firstLinePort(child: ChildProcess): Promise<number> {

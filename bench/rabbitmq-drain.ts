@@ -17,6 +17,7 @@ import { type Backend, completeSubmit } from '@drover/shared';
 import { BullmqBackend } from '@drover/shared/bullmq';
 import { RabbitmqBackend } from '@drover/shared/rabbitmq';
 import { RabbitmqServer, RedisServer, deleteKeys } from '@drover/testkit';
+import { TaskKeys } from '../packages/shared/src/backends/rabbitmq/task-keys.js';
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 
@@ -99,7 +100,7 @@ async function drover(make: (prefix: string) => Promise<Backend>): Promise<Figur
     // one ZCARD of the set their backend records it in, on a connection of their own: the poll
     // is the harness, so it costs each side the same (counts() would ask the broker too, on the
     // rabbitmq side only).
-    const succeeded = backend.kind === 'rabbitmq' ? `${prefix}:rmq:q:bench:succeeded` : `${prefix}:bench:completed`;
+    const succeeded = backend.kind === 'rabbitmq' ? new TaskKeys(prefix).finished('bench', 'succeeded') : `${prefix}:bench:completed`;
     await poll.ping();
     const t1 = performance.now();
     const consumer = await backend.consume('bench', { concurrency: CONCURRENCY, handler: async () => null });

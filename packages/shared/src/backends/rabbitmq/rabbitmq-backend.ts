@@ -66,7 +66,7 @@ export class RabbitmqBackend implements Backend {
     const keys = new TaskKeys(options.prefix);
     this.redis = new Redis(options.redisUrl, { lazyConnect: false });
     this.redis.on('error', () => undefined); // ioredis reconnects; commands fail or wait meanwhile
-    this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds, options.maxWorkerLosses ?? 2);
+    this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds, options.maxWorkerLosses);
     this.bus = new EventBus(() => this.redis.duplicate(), keys);
     this.topology = new Topology(options.prefix, options.resultTtlSeconds);
     this.broker = new Broker({ url: options.amqpUrl, topology: this.topology, queues: options.queues });

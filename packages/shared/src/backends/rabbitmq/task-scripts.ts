@@ -14,6 +14,15 @@
  * listener sees exactly the events it would otherwise; a busy worker saves a command per task.
  */
 
+/** Lua: one command over a long list in chunks of `step` members, since unpack() is bounded by Lua's C stack. */
+const IN_CHUNKS = `
+local function inChunks(cmd, key, list, step)
+  for j = 1, #list, step do
+    redis.call(cmd, key, unpack(list, j, math.min(j + step - 1, #list)))
+  end
+end
+`;
+
 export const SUBMIT = `
 -- KEYS[1] record  KEYS[2] idempotency key (or the record key when there is none)
 -- KEYS[3] seq counter  KEYS[4] index (seq -> id)  KEYS[5] delayed zset  KEYS[6] outbox zset
@@ -59,6 +68,7 @@ export const START = `
 -- on a live lease. (A leftover outbox entry of a started task is cleared by the relay, which only
 -- publishes queued tasks.) Per delivery one HMGET reads both what decides and what is returned and
 -- one HSET marks it running; the leases of the whole batch go in with one ZADD.
+${IN_CHUNKS}
 local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
 local leases = {}
@@ -99,10 +109,7 @@ for i = 7, #ARGV, 3 do
   end
   n = n + 5
 end
--- unpack() is bounded by Lua's C stack: at most 1,000 pairs per call.
-for j = 1, #leases, 2000 do
-  redis.call('ZADD', KEYS[1], unpack(leases, j, math.min(j + 1999, #leases)))
-end
+inChunks('ZADD', KEYS[1], leases, 2000)
 return out
 `;
 
@@ -114,6 +121,7 @@ export const FINISH = `
 -- nothing) when another attempt took the task over, so an outcome is never recorded twice.
 -- Per outcome the record is read, written and given its TTL; the state indexes of the whole
 -- batch change with one ZREM and one ZADD per outcome kind.
+${IN_CHUNKS}
 local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
 local done = {}
@@ -138,16 +146,9 @@ for i = 7, #ARGV, 5 do
     out[#out + 1] = 0
   end
 end
--- unpack() is bounded by Lua's C stack: at most 1,000 members per call.
-for j = 1, #done, 1000 do
-  redis.call('ZREM', KEYS[1], unpack(done, j, math.min(j + 999, #done)))
-end
-for j = 1, #succeeded, 2000 do
-  redis.call('ZADD', KEYS[2], unpack(succeeded, j, math.min(j + 1999, #succeeded)))
-end
-for j = 1, #failed, 2000 do
-  redis.call('ZADD', KEYS[3], unpack(failed, j, math.min(j + 1999, #failed)))
-end
+inChunks('ZREM', KEYS[1], done, 1000)
+inChunks('ZADD', KEYS[2], succeeded, 2000)
+inChunks('ZADD', KEYS[3], failed, 2000)
 return out
 `;
 
