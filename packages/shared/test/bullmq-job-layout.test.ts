@@ -35,11 +35,15 @@ describe('bullmq add script writes what queue.add writes', () => {
     await redis.quit();
   });
 
-  /** A job's hash with the parts that differ by construction (id, time) replaced. */
+  /**
+   * A job's hash with the parts that differ by construction (id, time) replaced. The add script
+   * leaves `jobId` and `timestamp` out of opts (BullMQ reads neither back); queue.add() stores
+   * them, so they are dropped from its opts here and checked separately below.
+   */
   async function normalizedHash(id: string): Promise<Record<string, unknown>> {
     const hash = await redis.hgetall(`${prefix}:alpha:${id}`);
-    const opts = JSON.parse(hash.opts ?? 'null') as Record<string, unknown>;
-    return { ...hash, opts: { ...opts, jobId: '<id>', timestamp: '<t>' }, timestamp: '<t>' };
+    const { jobId: _id, timestamp: _t, ...opts } = JSON.parse(hash.opts ?? 'null') as Record<string, unknown>;
+    return { ...hash, opts, timestamp: '<t>' };
   }
 
   async function events(): Promise<string[][]> {
@@ -53,6 +57,9 @@ describe('bullmq add script writes what queue.add writes', () => {
         completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { n: 1 }, timeoutMs: 5000, maxAttempts, backoffMs: 250 }),
       );
       const ours = await normalizedHash(task.id);
+      const oursOpts = JSON.parse((await redis.hget(`${prefix}:alpha:${task.id}`, 'opts')) ?? 'null') as Record<string, unknown>;
+      expect(Object.keys(oursOpts)).not.toContain('jobId');
+      expect(Object.keys(oursOpts)).not.toContain('timestamp');
       const oursEvents = await events();
       const data = JSON.parse(String(ours.data)) as unknown;
 
@@ -63,6 +70,8 @@ describe('bullmq add script writes what queue.add writes', () => {
         timestamp: Date.now(),
         ...(maxAttempts > 1 ? { attempts: maxAttempts, backoff: { type: DROVER_BACKOFF, delay: 250 } } : {}),
       });
+      const theirsOpts = JSON.parse((await redis.hget(`${prefix}:alpha:${theirsId}`, 'opts')) ?? 'null') as Record<string, unknown>;
+      expect(theirsOpts.jobId).toBe(theirsId); // what the add script leaves out, as BullMQ stores it
       const theirs = await normalizedHash(theirsId);
       expect(ours).toEqual(theirs);
       expect(Object.keys(ours).sort()).toEqual(['data', 'delay', 'name', 'opts', 'priority', 'timestamp']);
@@ -79,6 +88,15 @@ describe('bullmq add script writes what queue.add writes', () => {
       expect(await redis.hget(`${prefix}:alpha:meta`, 'opts.maxLenEvents')).toBe('10000');
     });
   }
+
+  it('gives BullMQ the id and creation time of a job without them in its opts', async () => {
+    const { task } = await backend.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { n: 1 }, timeoutMs: 5000, maxAttempts: 3 }));
+    const job = await queue.getJob(task.id);
+    expect(job?.id).toBe(task.id);
+    expect(job?.timestamp).toBe(Date.parse(task.createdAt));
+    expect(job?.opts.attempts).toBe(3);
+    expect((await backend.get(task.id))?.createdAt).toBe(task.createdAt);
+  });
 
   it('puts no marker on a paused queue, as BullMQ does', async () => {
     await backend.pause('alpha');
