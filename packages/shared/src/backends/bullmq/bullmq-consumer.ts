@@ -1,6 +1,6 @@
 import { type ConnectionOptions, type Job, type MinimalJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
-import { Attempt } from '../../attempt.js';
+import { Attempt, type AttemptOutcome } from '../../attempt.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import { backoffDelay } from '../../backoff.js';
 import { IsoTimeMemo } from '../../iso-time.js';
@@ -43,28 +43,38 @@ export class BullmqConsumer implements Consumer {
     this.registration = { attempts: this.attempts, keyPrefix: `${options.prefix}:${queue}:` };
     relay.register(this.registration);
     // Two parameters only: a third (the signal) would make BullMQ keep a controller per job.
-    const processor = async (job: Job<JobData>, token?: string): Promise<unknown> => {
-      const id = job.id as string;
-      if (relay.canceledEarly(id)) throw new UnrecoverableError(CANCELED_REASON);
+    // Not an async function: one promise per job (the attempt's), not one per layer.
+    const processor = (job: Job<JobData>, token?: string): Promise<unknown> => {
+      if (relay.canceledEarly(job.id as string)) return Promise.reject(new UnrecoverableError(CANCELED_REASON));
       const attempt = new Attempt(taskFromJob(job, queue), handler, (value) => job.updateProgress(value as number | object));
       const slot = this.attempts.add(attempt);
-      try {
-        const outcome = await attempt.outcome;
-        switch (outcome.kind) {
-          case 'succeeded':
-            return outcome.output;
-          case 'failed':
-            throw outcome.error.retryable ? new Error(encodeTaskError(outcome.error)) : new UnrecoverableError(encodeTaskError(outcome.error));
-          case 'canceled':
-            throw new UnrecoverableError(CANCELED_REASON);
-          case 'interrupted':
-            // Back to the queue now, and the attempt does not count. If that fails (Redis gone),
-            // the job stays active and the stalled checker puts it back once its lock expires.
-            await job.moveToWait(token).catch(options.onError);
-            throw new WaitingError();
-        }
-      } finally {
+      return attempt.outcome.then((outcome) => {
         this.attempts.remove(slot);
+        return settle(outcome, job, token);
+      });
+    };
+
+    /**
+     * What BullMQ understands of an attempt's outcome: a value, or an error it classifies. Not
+     * async: a returned value settles the job's promise without another promise in between.
+     */
+    const settle = (outcome: AttemptOutcome, job: Job<JobData>, token: string | undefined): unknown => {
+      switch (outcome.kind) {
+        case 'succeeded':
+          return outcome.output;
+        case 'failed':
+          throw outcome.error.retryable ? new Error(encodeTaskError(outcome.error)) : new UnrecoverableError(encodeTaskError(outcome.error));
+        case 'canceled':
+          throw new UnrecoverableError(CANCELED_REASON);
+        case 'interrupted':
+          // Back to the queue now, and the attempt does not count. If that fails (Redis gone),
+          // the job stays active and the stalled checker puts it back once its lock expires.
+          return job
+            .moveToWait(token)
+            .catch(options.onError)
+            .then(() => {
+              throw new WaitingError();
+            });
       }
     };
 
