@@ -90,9 +90,9 @@ export type QueueInfo = Static<typeof QueueInfo>;
 export const QueueList = Type.Object({ queues: Type.Array(QueueInfo) });
 
 export const WorkerInfoSchema = Type.Object({
-  id: Type.String(),
-  hostname: Type.String(),
-  pid: Type.Integer(),
+  id: Type.Optional(Type.String({ description: 'Shown to admin tenants only (it names the host by default)' })),
+  hostname: Type.Optional(Type.String({ description: 'Shown to admin tenants only' })),
+  pid: Type.Optional(Type.Integer({ description: 'Shown to admin tenants only' })),
   queues: Type.Array(Type.String()),
   taskTypes: Type.Array(Type.String()),
   concurrency: Type.Integer(),

@@ -114,14 +114,18 @@ describe('queues, workers, task types', () => {
     expect(done.json().status).toBe('succeeded');
   });
 
-  it('GET /v1/workers lists live workers', async () => {
+  it('GET /v1/workers lists live workers; where they run is shown to admin tenants only', async () => {
     f = await startApp();
     const now = new Date().toISOString();
     const worker = { id: 'w-1', hostname: 'h', pid: 1, queues: ['general'], taskTypes: ['echo'], concurrency: 3, busy: 1, startedAt: now, lastSeenAt: now, draining: false };
     await f.backend.heartbeat(worker, 60_000);
-    const res = await f.app.inject({ method: 'GET', url: '/v1/workers', headers: authA });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ workers: [worker] });
+    const admin = await f.app.inject({ method: 'GET', url: '/v1/workers', headers: authAdmin });
+    expect(admin.statusCode).toBe(200);
+    expect(admin.json()).toEqual({ workers: [worker] });
+    const tenant = await f.app.inject({ method: 'GET', url: '/v1/workers', headers: authA });
+    expect(tenant.statusCode).toBe(200);
+    const { id: _id, hostname: _hostname, pid: _pid, ...capacity } = worker;
+    expect(tenant.json()).toEqual({ workers: [capacity] });
   });
 
   it('GET /v1/task-types lists built-ins with their input schemas', async () => {
