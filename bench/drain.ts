@@ -3,7 +3,7 @@
  * driven by the real worker runtime (createWorker from @drover/worker, which calls
  * backend.consume()).
  *
- *   node --conditions=@drover/source --import tsx bench/drain.ts [--jobs 20000] [--concurrency 50] [--runs 7] [--priority 10]  (10 is Drover's default priority)
+ *   node --conditions=@drover/source --import tsx bench/drain.ts [--jobs 20000] [--concurrency 50] [--runs 9] [--priority 10]  (10 is Drover's default priority)
  *
  * Sides, each run in its own child process (fresh heap and JIT), alternating, same Redis:
  *   raw        BullMQ Queue.addBulk + Worker, plain (non-prioritized) jobs: the baseline
@@ -16,12 +16,22 @@
  * the CPU this process spent per job, which noise on other cores barely moves.
  * Uses DROVER_BENCH_REDIS_URL when set, else a private redis-server on a free loopback port.
  *
+ * Instructions per job instead of time (needs valgrind): each side runs under callgrind, counting
+ * from the moment a quarter of the jobs are done (JIT warmed up) to the end of the drain. The
+ * count does not move with the machine's noise (about ±2% between runs), but Node runs ~50x
+ * slower under valgrind, so each read brings many replies: it weighs the JavaScript work per job
+ * more than a real drain does (bench/README.md).
+ *   node --conditions=@drover/source --import tsx bench/drain.ts --instructions --jobs 8000 --runs 1
+ *
  * One side alone, with a CPU profile of its drain phase written to DIR:
  *   node --conditions=@drover/source --import tsx bench/drain.ts --run worker --redis URL --prefix P --profile DIR
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { RedisServer, deleteKeys, redisCpuSeconds } from '@drover/testkit';
@@ -34,9 +44,11 @@ const { values } = parseArgs({
     prefix: { type: 'string' },
     jobs: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
-    runs: { type: 'string', default: '7' },
+    runs: { type: 'string', default: '9' },
     priority: { type: 'string', default: '10' },
     profile: { type: 'string' },
+    instructions: { type: 'boolean', default: false },
+    'callgrind-out': { type: 'string' },
   },
 });
 
@@ -48,6 +60,9 @@ interface Figures {
   gcMs: number;
   /** Redis's own CPU over the drain (INFO cpu): the same scripts on either side, so it shows how much of a job's cost neither side controls. */
   redisCpuMs: number;
+  /** With --instructions: how many jobs finished while callgrind counted, and what it counted. */
+  countedJobs?: number;
+  instructions?: number;
 }
 
 const JOBS = Number(values.jobs);
@@ -96,10 +111,16 @@ async function measured(redisUrl: string, prefix: string, start: () => Promise<(
   const t0 = performance.now();
   const stop = await start();
   const deadline = Date.now() + 300_000;
-  while ((await poll.zcard(completed)) < JOBS) {
+  let countedFrom = -1;
+  for (let done = await poll.zcard(completed); done < JOBS; done = await poll.zcard(completed)) {
     if (Date.now() > deadline) throw new Error('drain did not finish within 300 s');
+    if (values.instructions && countedFrom < 0 && done >= JOBS / 4) {
+      callgrind('on');
+      countedFrom = await poll.zcard(completed);
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
+  if (values.instructions) callgrind('off');
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const redisCpuMs = ((await redisCpuSeconds(poll)) - redis0) * 1000;
@@ -113,7 +134,14 @@ async function measured(redisUrl: string, prefix: string, start: () => Promise<(
     session.disconnect();
   }
   await stop();
-  return { seconds, cpuMs: (cpu.user + cpu.system) / 1000, gcMs, redisCpuMs };
+  const figures: Figures = { seconds, cpuMs: (cpu.user + cpu.system) / 1000, gcMs, redisCpuMs };
+  if (values.instructions) figures.countedJobs = JOBS - countedFrom;
+  return figures;
+}
+
+/** Turns callgrind's counting on or off for this process (it runs under valgrind). */
+function callgrind(state: 'on' | 'off'): void {
+  execFileSync('callgrind_control', ['--instr', state, String(process.pid)], { stdio: 'ignore' });
 }
 
 async function rawRun(redisUrl: string, prefix: string, side: Side): Promise<Figures> {
@@ -160,6 +188,10 @@ async function droverRun(redisUrl: string, prefix: string, side: Side): Promise<
   return figures;
 }
 
+function instructionsPerJob(f: Figures): number {
+  return f.instructions! / f.countedJobs!;
+}
+
 function connectionOptions(redisUrl: string): { host: string; port: number } {
   const u = new URL(redisUrl);
   return { host: u.hostname, port: Number(u.port || 6379) };
@@ -167,9 +199,16 @@ function connectionOptions(redisUrl: string): { host: string; port: number } {
 
 async function runChild(side: Side, redisUrl: string): Promise<Figures> {
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
-  const args = [...process.execArgv, import.meta.filename, '--run', side, '--redis', redisUrl, '--prefix', prefix];
+  let args = [...process.execArgv, import.meta.filename, '--run', side, '--redis', redisUrl, '--prefix', prefix];
   args.push('--jobs', String(JOBS), '--concurrency', String(CONCURRENCY), '--priority', String(PRIORITY));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let command = process.execPath;
+  const counts = values.instructions ? join(tmpdir(), `drover-drain-${prefix}.callgrind`) : undefined;
+  if (counts) {
+    // --smc-check=all: V8 writes and patches machine code at run time.
+    args = ['--tool=callgrind', '--smc-check=all', '--instr-atstart=no', `--callgrind-out-file=${counts}`, process.execPath, ...args, '--instructions'];
+    command = 'valgrind';
+  }
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', counts ? 'ignore' : 'inherit'] });
   let figures: Figures | undefined;
   for await (const line of createInterface({ input: child.stdout })) {
     try {
@@ -180,6 +219,12 @@ async function runChild(side: Side, redisUrl: string): Promise<Figures> {
   }
   if (child.exitCode === null) await once(child, 'exit');
   if (!figures) throw new Error(`${side} run exited with code ${child.exitCode} and no result`);
+  if (counts) {
+    const totals = /^totals:\s+(\d+)/m.exec(readFileSync(counts, 'utf8'));
+    rmSync(counts, { force: true });
+    if (!totals) throw new Error(`${side}: callgrind wrote no totals`);
+    figures.instructions = Number(totals[1]);
+  }
   // Leave the next run an empty Redis.
   await deleteKeys(redisUrl, prefix);
   return figures;
@@ -188,15 +233,26 @@ async function runChild(side: Side, redisUrl: string): Promise<Figures> {
 async function main(): Promise<void> {
   const { toBullmqPriority } = await import('../packages/shared/src/backends/bullmq/job-record.js');
   const sides: Side[] = toBullmqPriority(PRIORITY) > 0 ? ['raw', 'raw-prio', 'consume', 'worker'] : ['raw', 'consume', 'worker'];
+  if (values.instructions && spawnSync('valgrind', ['--version']).status !== 0) {
+    console.error('--instructions runs each side under valgrind, which is not installed here (Debian: apt-get install valgrind).');
+    process.exit(2);
+  }
   const own = process.env['DROVER_BENCH_REDIS_URL'] ? undefined : await RedisServer.start();
   const redisUrl = process.env['DROVER_BENCH_REDIS_URL'] ?? own!.url;
   const runs = Number(values.runs);
   const results = new Map<Side, Figures[]>(sides.map((s) => [s, []]));
   try {
     for (let run = 1; run <= runs; run++) {
-      for (const side of sides) {
+      // Each round starts with the next side, so no side always runs first or last in a round
+      // (right after another side's process has exited, or just before the machine drifts).
+      const order = sides.map((_, i) => sides[(i + run - 1) % sides.length]!);
+      for (const side of order) {
         const f = await runChild(side, redisUrl);
         results.get(side)!.push(f);
+        if (f.instructions !== undefined) {
+          console.log(`run ${run} ${side.padEnd(8)} ${instructionsPerJob(f).toFixed(0).padStart(7)} instructions/job over the last ${f.countedJobs} jobs`);
+          continue;
+        }
         console.log(`run ${run} ${side.padEnd(8)} ${(JOBS / f.seconds).toFixed(0).padStart(7)} jobs/s  ${((f.cpuMs * 1000) / JOBS).toFixed(1).padStart(6)} µs CPU/job  Redis ${((f.redisCpuMs * 1000) / JOBS).toFixed(1).padStart(5)} µs/job  GC ${f.gcMs.toFixed(0).padStart(4)} ms`);
       }
     }
@@ -204,6 +260,13 @@ async function main(): Promise<void> {
     await own?.stop();
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  if (values.instructions) {
+    const per = (s: Side) => med(results.get(s)!.map(instructionsPerJob));
+    console.log('');
+    console.log(`instructions per job under callgrind (Node process, after warm-up), ${JOBS} jobs, concurrency ${CONCURRENCY}, medians of ${runs} runs`);
+    for (const s of sides) console.log(`  ${s.padEnd(8)} ${per(s).toFixed(0).padStart(7)}   raw / this: ${(per('raw') / per(s)).toFixed(2)}`);
+    return;
+  }
   const rate = (s: Side) => med(results.get(s)!.map((f) => JOBS / f.seconds));
   const cpu = (s: Side) => med(results.get(s)!.map((f) => (f.cpuMs * 1000) / JOBS));
   const redisCpu = (s: Side) => med(results.get(s)!.map((f) => (f.redisCpuMs * 1000) / JOBS));
