@@ -170,6 +170,38 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     expect([...runs.entries()]).toEqual([[task.id, 1]]);
   });
 
+  it('takes over a task whose lease expired before the relay saw it as a lost worker: the attempt is not counted, the loss is', async () => {
+    // The worker died, and its message came back (broker redelivery) before the relay requeued
+    // the task: the next claim finds it running on an expired lease.
+    const prefix = uniqueName('rmq-crash');
+    const store = new TaskStore(redis, new TaskKeys(prefix), 3600, 2);
+    const req = completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', maxAttempts: 1 });
+    const id = 'alpha.taken-over';
+    await store.submit([{ id, fingerprint: 'f', delayMs: 0, fields: { ...req, parentId: null, idempotencyKey: null, createdAt: new Date().toISOString() } }], Date.now());
+    // Explicit clocks: each claim comes after the previous claim's lease ran out.
+    let now = Date.now();
+    const claim = async (token: string) => {
+      const [c] = await store.start('alpha', [{ id, gen: 1, token }], now + 1000, now);
+      now += 5000;
+      return c;
+    };
+    expect((await claim('w1.1'))?.record.attempt).toBe(1);
+    // Two lost workers are tolerated: attempt 1 runs again each time, never past maxAttempts.
+    expect((await claim('w2.1'))?.record.attempt).toBe(1);
+    expect((await claim('w3.1'))?.record.attempt).toBe(1);
+    expect((await store.get(id))?.status).toBe('running');
+    // The third loss fails the task instead of running it a fourth time.
+    expect(await claim('w4.1')).toBeNull();
+    expect(await store.get(id)).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'DROVER_ERR_WORKER_LOST', retryable: true } });
+    const counts = await store.stateCounts('alpha');
+    expect(counts).toMatchObject({ running: 0, failed: 1 });
+    // A live lease is still respected: a fresh task claimed now is not taken over before expiry.
+    const other = 'alpha.live-lease';
+    await store.submit([{ id: other, fingerprint: 'f', delayMs: 0, fields: { ...req, parentId: null, idempotencyKey: null, createdAt: new Date().toISOString() } }], now);
+    expect((await store.start('alpha', [{ id: other, gen: 1, token: 'a.1' }], now + 1000, now))[0]?.record.attempt).toBe(1);
+    expect((await store.start('alpha', [{ id: other, gen: 1, token: 'b.1' }], now + 1500, now + 500))[0]).toBeNull();
+  });
+
   it('claims one of two copies of the same message that arrive in one batch', async () => {
     // A relay's republish of an unconfirmed submit can land beside the original; deliveries that
     // arrive together are claimed by one script call.

@@ -58,9 +58,10 @@ return {1, ARGV[1]}
 `;
 
 export const START = `
--- KEYS[1] running zset (score = lease expiry)
+-- KEYS[1] running zset (score = lease expiry)  KEYS[2] failed zset
 -- ARGV[1] now ms  ARGV[2] lease expiry ms  ARGV[3] startedAt ISO  ARGV[4] events channel  ARGV[5] queue
--- ARGV[6] record key prefix  ARGV[7..] triples: id, generation carried by the message, run token
+-- ARGV[6] record key prefix  ARGV[7] worker losses tolerated  ARGV[8] worker-lost error JSON
+-- ARGV[9] result ttl s  ARGV[10..] triples: id, generation carried by the message, run token
 -- Claims a batch of deliveries. Returns five values per delivery, flat: d, a, c, p, e (what a
 -- running task's record needs beyond what the caller knows: startedAt and the generation are its
 -- own arguments) when it should run, or false, 0, false, false, false when the message must be
@@ -68,6 +69,9 @@ export const START = `
 -- on a live lease. (A leftover outbox entry of a started task is cleared by the relay, which only
 -- publishes queued tasks.) Per delivery one HMGET reads both what decides and what is returned and
 -- one HSET marks it running; the leases of the whole batch go in with one ZADD.
+-- A running task whose lease expired before the relay saw it (its worker died, and its message
+-- came back) is taken over as the relay would have requeued it: the lost attempt does not count,
+-- the loss does, and past ARGV[7] losses the task is failed instead of run again.
 ${IN_CHUNKS}
 local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
@@ -76,20 +80,33 @@ local leases = {}
 -- message in the batch (a relay's republish arriving beside the original) must be dropped here.
 local claimed = {}
 local n = 0
-for i = 7, #ARGV, 3 do
+for i = 10, #ARGV, 3 do
   local id = ARGV[i]
   local key = ARGV[6] .. id
   local r = redis.call('HMGET', key, 's', 'g', 'a', 'd', 'c', 'p', 'e')
   local s = r[1]
   local run = s and r[2] == ARGV[i + 1] and not claimed[id]
+  local a = run and tonumber(r[3]) + 1
   if run and s == 'running' then
     local lease = redis.call('ZSCORE', KEYS[1], id)
     run = not (lease and tonumber(lease) > tonumber(ARGV[1]))
+    if run then
+      a = a - 1
+      if redis.call('HINCRBY', key, 'lost', 1) > tonumber(ARGV[7]) then
+        run = false
+        redis.call('HSET', key, 's', 'failed', 'ft', ARGV[3], 'e', ARGV[8], 'run', '')
+        redis.call('ZREM', KEYS[1], id)
+        redis.call('ZADD', KEYS[2], ARGV[1], id)
+        redis.call('EXPIRE', key, ARGV[9])
+        local ik = redis.call('HGET', key, 'ik')
+        if ik and ik ~= '' then redis.call('EXPIRE', ik, ARGV[9]) end
+        redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|failed|' .. ARGV[1])
+      end
+    end
   elseif run then
     run = s == 'queued'
   end
   if run then
-    local a = tonumber(r[3]) + 1
     redis.call('HSET', key, 's', 'running', 'a', a, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
     claimed[id] = true
     leases[#leases + 1] = ARGV[2]

@@ -83,7 +83,7 @@ export class TaskStore {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
     };
     define('drvSubmit', 6, scripts.SUBMIT);
-    define('drvStart', 1, scripts.START);
+    define('drvStart', 2, scripts.START);
     define('drvFinish', 3, scripts.FINISH);
     define('drvRetry', 3, scripts.RETRY);
     define('drvRequeue', 2, scripts.REQUEUE);
@@ -220,10 +220,10 @@ export class TaskStore {
   async start(queue: string, deliveries: ReadonlyArray<{ id: string; gen: number; token: string }>, leaseUntil: number, now: number): Promise<Array<RunningTask | null>> {
     const k = this.keys;
     const startedAt = new Date(now).toISOString();
-    const args: Array<string | number> = [now, leaseUntil, startedAt, k.events, queue, k.recordPrefix];
+    const args: Array<string | number> = [now, leaseUntil, startedAt, k.events, queue, k.recordPrefix, this.maxWorkerLosses, WORKER_LOST_ERROR, this.resultTtlSeconds];
     for (const d of deliveries) args.push(d.id, d.gen, d.token);
     // Five values per delivery: d, a, c, p, e (d null: drop it).
-    const flat = (await this.redis.drvStart(k.running(queue), ...args)) as Array<string | number | null>;
+    const flat = (await this.redis.drvStart(k.running(queue), k.finished(queue, 'failed'), ...args)) as Array<string | number | null>;
     const out: Array<RunningTask | null> = [];
     for (let i = 0; i < deliveries.length; i++) {
       const d = flat[i * 5] as string | null;
