@@ -202,6 +202,36 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     expect((await store.start('alpha', [{ id: other, gen: 1, token: 'b.1' }], now + 1500, now + 500))[0]).toBeNull();
   });
 
+  it('cancels, instead of running again, a task whose cancel was requested while its worker died', async () => {
+    const prefix = uniqueName('rmq-crash');
+    const store = new TaskStore(redis, new TaskKeys(prefix), 3600, 2);
+    const req = completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' });
+    const fields = { ...req, parentId: null, idempotencyKey: null, createdAt: new Date().toISOString() };
+    let now = Date.now();
+    await store.submit(
+      [
+        { id: 'alpha.redelivered', fingerprint: 'f', delayMs: 0, fields },
+        { id: 'alpha.relayed', fingerprint: 'f', delayMs: 0, fields },
+      ],
+      now,
+    );
+    for (const id of ['alpha.redelivered', 'alpha.relayed']) {
+      expect((await store.start('alpha', [{ id, gen: 1, token: 'dead.1' }], now + 1000, now))[0]?.record.status).toBe('running');
+      // The cancel finds it running and flags it; the worker dies before it sees the flag.
+      expect(await store.cancel(id, 'alpha', now)).toBe('running');
+    }
+    now += 5000;
+    // Its message comes back to another worker after the lease: canceled, not run.
+    expect((await store.start('alpha', [{ id: 'alpha.redelivered', gen: 1, token: 'next.1' }], now + 1000, now))[0]).toBeNull();
+    // The relay finds the other's lease expired: canceled, not requeued.
+    const { claims } = await store.relayClaim('alpha', now, 5000, 100);
+    expect(claims.map((c) => c.id)).not.toContain('alpha.relayed');
+    for (const id of ['alpha.redelivered', 'alpha.relayed']) {
+      expect(await store.get(id), id).toMatchObject({ status: 'canceled', error: { code: 'DROVER_ERR_TASK_CANCELED' } });
+    }
+    expect(await store.stateCounts('alpha')).toMatchObject({ running: 0, failed: 2 });
+  });
+
   it('claims one of two copies of the same message that arrive in one batch', async () => {
     // A relay's republish of an unconfirmed submit can land beside the original; deliveries that
     // arrive together are claimed by one script call.

@@ -61,7 +61,8 @@ export const START = `
 -- KEYS[1] running zset (score = lease expiry)  KEYS[2] failed zset
 -- ARGV[1] now ms  ARGV[2] lease expiry ms  ARGV[3] startedAt ISO  ARGV[4] events channel  ARGV[5] queue
 -- ARGV[6] record key prefix  ARGV[7] worker losses tolerated  ARGV[8] worker-lost error JSON
--- ARGV[9] result ttl s  ARGV[10..] triples: id, generation carried by the message, run token
+-- ARGV[9] result ttl s  ARGV[10] canceled error JSON
+-- ARGV[11..] triples: id, generation carried by the message, run token
 -- Claims a batch of deliveries. Returns five values per delivery, flat: d, a, c, p, e (what a
 -- running task's record needs beyond what the caller knows: startedAt and the generation are its
 -- own arguments) when it should run, or false, 0, false, false, false when the message must be
@@ -71,8 +72,18 @@ export const START = `
 -- one HSET marks it running; the leases of the whole batch go in with one ZADD.
 -- A running task whose lease expired before the relay saw it (its worker died, and its message
 -- came back) is taken over as the relay would have requeued it: the lost attempt does not count,
--- the loss does, and past ARGV[7] losses the task is failed instead of run again.
+-- the loss does, and past ARGV[7] losses the task is failed instead of run again. One whose
+-- cancel was requested while it ran is canceled instead (its worker died before it could).
 ${IN_CHUNKS}
+local function endLost(key, id, status, err)
+  redis.call('HSET', key, 's', status, 'ft', ARGV[3], 'e', err, 'run', '')
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], ARGV[1], id)
+  redis.call('EXPIRE', key, ARGV[9])
+  local ik = redis.call('HGET', key, 'ik')
+  if ik and ik ~= '' then redis.call('EXPIRE', ik, ARGV[9]) end
+  redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|' .. status .. '|' .. ARGV[1])
+end
 local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
 local leases = {}
@@ -80,7 +91,7 @@ local leases = {}
 -- message in the batch (a relay's republish arriving beside the original) must be dropped here.
 local claimed = {}
 local n = 0
-for i = 10, #ARGV, 3 do
+for i = 11, #ARGV, 3 do
   local id = ARGV[i]
   local key = ARGV[6] .. id
   local r = redis.call('HMGET', key, 's', 'g', 'a', 'd', 'c', 'p', 'e')
@@ -92,15 +103,12 @@ for i = 10, #ARGV, 3 do
     run = not (lease and tonumber(lease) > tonumber(ARGV[1]))
     if run then
       a = a - 1
-      if redis.call('HINCRBY', key, 'lost', 1) > tonumber(ARGV[7]) then
+      if redis.call('HGET', key, 'cr') == '1' then
         run = false
-        redis.call('HSET', key, 's', 'failed', 'ft', ARGV[3], 'e', ARGV[8], 'run', '')
-        redis.call('ZREM', KEYS[1], id)
-        redis.call('ZADD', KEYS[2], ARGV[1], id)
-        redis.call('EXPIRE', key, ARGV[9])
-        local ik = redis.call('HGET', key, 'ik')
-        if ik and ik ~= '' then redis.call('EXPIRE', ik, ARGV[9]) end
-        redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|failed|' .. ARGV[1])
+        endLost(key, id, 'canceled', ARGV[10])
+      elseif redis.call('HINCRBY', key, 'lost', 1) > tonumber(ARGV[7]) then
+        run = false
+        endLost(key, id, 'failed', ARGV[8])
       end
     end
   elseif run then
@@ -251,11 +259,12 @@ export const RELAY_CLAIM = `
 -- KEYS[1] delayed zset  KEYS[2] outbox zset  KEYS[3] running zset  KEYS[4] failed zset
 -- ARGV[1] now ms  ARGV[2] outbox lease ms  ARGV[3] batch limit  ARGV[4] record key prefix
 -- ARGV[5] events channel  ARGV[6] queue  ARGV[7] worker losses tolerated  ARGV[8] finishedAt ISO
--- ARGV[9] worker-lost error JSON  ARGV[10] result ttl s
+-- ARGV[9] worker-lost error JSON  ARGV[10] result ttl s  ARGV[11] canceled error JSON
 -- 1. due delayed tasks become queued with a new generation and enter the outbox;
 -- 2. running tasks whose lease expired (their worker is gone) are requeued the same way, the
 --    attempt not counted; a task whose workers were lost more than ARGV[7] times is failed
---    instead (a task that kills every worker that runs it must not loop forever);
+--    instead (a task that kills every worker that runs it must not loop forever), and one whose
+--    cancel was requested while it ran is canceled (its worker died before it could);
 -- 3. due outbox entries are leased for ARGV[2] ms and returned for publishing.
 -- Returns {nextDueMs or -1, id1, gen1, priority1, id2, ...}.
 local now = tonumber(ARGV[1])
@@ -276,13 +285,15 @@ end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, limit)) do
   local key = ARGV[4] .. id
   if redis.call('HGET', key, 's') == 'running' then
-    if redis.call('HINCRBY', key, 'lost', 1) > tonumber(ARGV[7]) then
-      redis.call('HSET', key, 's', 'failed', 'ft', ARGV[8], 'e', ARGV[9], 'run', '')
+    local canceled = redis.call('HGET', key, 'cr') == '1'
+    if canceled or redis.call('HINCRBY', key, 'lost', 1) > tonumber(ARGV[7]) then
+      local status = canceled and 'canceled' or 'failed'
+      redis.call('HSET', key, 's', status, 'ft', ARGV[8], 'e', canceled and ARGV[11] or ARGV[9], 'run', '')
       redis.call('ZADD', KEYS[4], now, id)
       redis.call('EXPIRE', key, ARGV[10])
       local ik = redis.call('HGET', key, 'ik')
       if ik and ik ~= '' then redis.call('EXPIRE', ik, ARGV[10]) end
-      ev(id, 'failed')
+      ev(id, status)
     else
       redis.call('HSET', key, 's', 'queued', 'run', '')
       redis.call('HINCRBY', key, 'a', -1)

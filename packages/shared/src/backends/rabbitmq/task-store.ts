@@ -220,7 +220,7 @@ export class TaskStore {
   async start(queue: string, deliveries: ReadonlyArray<{ id: string; gen: number; token: string }>, leaseUntil: number, now: number): Promise<Array<RunningTask | null>> {
     const k = this.keys;
     const startedAt = new Date(now).toISOString();
-    const args: Array<string | number> = [now, leaseUntil, startedAt, k.events, queue, k.recordPrefix, this.maxWorkerLosses, WORKER_LOST_ERROR, this.resultTtlSeconds];
+    const args: Array<string | number> = [now, leaseUntil, startedAt, k.events, queue, k.recordPrefix, this.maxWorkerLosses, WORKER_LOST_ERROR, this.resultTtlSeconds, CANCELED_ERROR];
     for (const d of deliveries) args.push(d.id, d.gen, d.token);
     // Five values per delivery: d, a, c, p, e (d null: drop it).
     const flat = (await this.redis.drvStart(k.running(queue), k.finished(queue, 'failed'), ...args)) as Array<string | number | null>;
@@ -312,6 +312,7 @@ export class TaskStore {
       new Date(now).toISOString(),
       WORKER_LOST_ERROR,
       this.resultTtlSeconds,
+      CANCELED_ERROR,
     )) as Array<
       string | number
     >;
