@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { runAttempt } from '../attempt.js';
 import { backoffDelay } from '../backoff.js';
@@ -17,6 +16,7 @@ import { DroverError } from '../errors.js';
 import { submissionFingerprint } from '../fingerprint.js';
 import { FINISHED_STATUSES, type SubmitRequest, type SubmitResult, type TaskRecord, type TaskStatus } from '../task.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { newTaskId } from '../task-id.js';
 
 export interface MemoryBackendOptions {
   /** Finished tasks are forgotten this long after they finish. */
@@ -73,7 +73,7 @@ export class MemoryBackend implements Backend {
     }
     const now = new Date().toISOString();
     const record: TaskRecord = {
-      id: `${req.queue}.${randomUUID()}`,
+      id: newTaskId(req.queue),
       type: req.type,
       queue: req.queue,
       tenant: req.tenant,

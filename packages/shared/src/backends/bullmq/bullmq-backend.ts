@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type {
@@ -14,6 +14,7 @@ import type {
 } from '../../backend.js';
 import { DroverError } from '../../errors.js';
 import { isoTime } from '../../iso-time.js';
+import { newTaskId } from '../../task-id.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import { NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
 import { idempotencyConflict } from '../memory-backend.js';
@@ -44,7 +45,7 @@ interface PreparedJob {
 
 /**
  * The production backend: one BullMQ queue per Drover queue, and the BullMQ job is the task
- * record (see job-record.ts). Task ids are `<queue>.<uuid>`, or `<queue>.k<digest>` for an
+ * record (see job-record.ts). Task ids are `<queue>.<22 random base64url characters>`, or `<queue>.k<digest>` for an
  * idempotency key, so get() and cancel() know the queue without a lookup.
  *
  * Connections: one producer connection shared by every Queue, with the offline queue disabled
@@ -408,7 +409,7 @@ export class BullmqBackend implements Backend {
 
 function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
   const key = req.idempotencyKey ?? null;
-  const id = key ? idempotentId(req.tenant, req.queue, key) : `${req.queue}.${randomUUID()}`;
+  const id = key ? idempotentId(req.tenant, req.queue, key) : newTaskId(req.queue);
   const data: JobData = { input: req.input, tenant: req.tenant, timeoutMs: req.timeoutMs };
   if (key) {
     data.idempotencyKey = key;

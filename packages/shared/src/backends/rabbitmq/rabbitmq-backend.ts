@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type {
   Backend,
@@ -14,6 +14,7 @@ import type {
 import { DroverError } from '../../errors.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import type { SubmitRequest, SubmitResult, TaskRecord } from '../../task.js';
+import { newTaskId } from '../../task-id.js';
 import { idempotencyConflict } from '../memory-backend.js';
 import { Broker } from './broker.js';
 import { EventBus } from './event-bus.js';
@@ -107,7 +108,7 @@ export class RabbitmqBackend implements Backend {
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
     const tasks: NewTask[] = reqs.map((req) => ({
-      id: `${req.queue}.${randomUUID()}`,
+      id: newTaskId(req.queue),
       // Only a keyed submission is ever compared with another one.
       fingerprint: req.idempotencyKey ? submissionFingerprint(req) : '',
       delayMs: req.delayMs,
