@@ -48,7 +48,6 @@ const { values } = parseArgs({
     priority: { type: 'string', default: '10' },
     profile: { type: 'string' },
     instructions: { type: 'boolean', default: false },
-    'callgrind-out': { type: 'string' },
   },
 });
 

@@ -57,6 +57,8 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     );
   };
   const finished = (b: Backend, id: string) => taskFinished(b, id, 20_000);
+  /** What TaskStore.submit stores for a request, as the backend's submit would pass it. */
+  const storedFields = (req: ReturnType<typeof completeSubmit>) => ({ ...req, parentId: null, idempotencyKey: null, createdAt: new Date().toISOString() });
   const withChannel = async <T>(fn: (ch: amqplib.Channel) => Promise<T>): Promise<T> => {
     const conn = await amqplib.connect(amqpUrl);
     try {
@@ -76,7 +78,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     const store = new TaskStore(redis, new TaskKeys(prefix), 3600);
     const req = completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { lost: false } });
     const id = 'alpha.written-not-published';
-    await store.submit([{ id, fingerprint: 'f', delayMs: 0, fields: { ...req, parentId: null, idempotencyKey: null, createdAt: new Date().toISOString() } }], Date.now());
+    await store.submit([{ id, fingerprint: 'f', delayMs: 0, fields: storedFields(req) }], Date.now());
 
     const b = backend(prefix);
     const runs = new Map<string, number>();
@@ -177,7 +179,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     const store = new TaskStore(redis, new TaskKeys(prefix), 3600, 2);
     const req = completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', maxAttempts: 1 });
     const id = 'alpha.taken-over';
-    await store.submit([{ id, fingerprint: 'f', delayMs: 0, fields: { ...req, parentId: null, idempotencyKey: null, createdAt: new Date().toISOString() } }], Date.now());
+    await store.submit([{ id, fingerprint: 'f', delayMs: 0, fields: storedFields(req) }], Date.now());
     // Explicit clocks: each claim comes after the previous claim's lease ran out.
     let now = Date.now();
     const claim = async (token: string) => {
@@ -197,7 +199,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     expect(counts).toMatchObject({ running: 0, failed: 1 });
     // A live lease is still respected: a fresh task claimed now is not taken over before expiry.
     const other = 'alpha.live-lease';
-    await store.submit([{ id: other, fingerprint: 'f', delayMs: 0, fields: { ...req, parentId: null, idempotencyKey: null, createdAt: new Date().toISOString() } }], now);
+    await store.submit([{ id: other, fingerprint: 'f', delayMs: 0, fields: storedFields(req) }], now);
     expect((await store.start('alpha', [{ id: other, gen: 1, token: 'a.1' }], now + 1000, now))[0]?.record.attempt).toBe(1);
     expect((await store.start('alpha', [{ id: other, gen: 1, token: 'b.1' }], now + 1500, now + 500))[0]).toBeNull();
   });
@@ -206,7 +208,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     const prefix = uniqueName('rmq-crash');
     const store = new TaskStore(redis, new TaskKeys(prefix), 3600, 2);
     const req = completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' });
-    const fields = { ...req, parentId: null, idempotencyKey: null, createdAt: new Date().toISOString() };
+    const fields = storedFields(req);
     let now = Date.now();
     await store.submit(
       [

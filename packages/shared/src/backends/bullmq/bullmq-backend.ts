@@ -45,8 +45,9 @@ interface PreparedJob {
 
 /**
  * The production backend: one BullMQ queue per Drover queue, and the BullMQ job is the task
- * record (see job-record.ts). Task ids are `<queue>.<22 random base64url characters>`, or `<queue>.k<digest>` for an
- * idempotency key, so get() and cancel() know the queue without a lookup.
+ * record (see job-record.ts). Task ids are `<queue>.<22 random base64url characters>`
+ * (newTaskId), or `<queue>.k<digest>` for an idempotency key, so get() and cancel() know the
+ * queue without a lookup.
  *
  * Connections: one producer connection shared by every Queue, with the offline queue disabled
  * and one retry per request, so calls fail fast (DROVER_ERR_BACKEND_UNAVAILABLE) while Redis is
@@ -275,9 +276,10 @@ export class BullmqBackend implements Backend {
         tenants.add(j.req.tenant);
         const score = this.index.score(now);
         if (isPlain(j.req)) {
-          plain.push({ id: j.record.id, name: j.job.name, data: JSON.stringify(j.job.data), opts: storedOpts(j.job.opts), tenant: j.req.tenant, score });
+          plain.push({ id: j.record.id, name: j.job.name, data: JSON.stringify(j.job.data), opts: JSON.stringify(j.job.opts), tenant: j.req.tenant, score });
         } else {
-          other.push(j.job);
+          // queue.add() takes the id and creation time in opts (and stores them there).
+          other.push({ ...j.job, opts: { ...j.job.opts, jobId: j.record.id, timestamp: now } });
           indexed.push({ id: j.record.id, tenant: j.req.tenant, score });
         }
       }
@@ -418,7 +420,12 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
   }
   if (req.parentId) data.parentId = req.parentId;
   // attempts 0 is what BullMQ itself stores when none is given (the add script writes opts as is).
-  const opts: Record<string, unknown> = { jobId: id, timestamp: now, attempts: 0 };
+  // No jobId or timestamp: BullMQ reads neither back from a stored job (the id comes from the
+  // job's key, the creation time from its `timestamp` field), and every worker parses the opts of
+  // every job it fetches; the two fields made a plain job's opts six times longer and cost a
+  // draining worker about 4% of its instructions per job (bench/README.md). Jobs that go through
+  // queue.add() get them there.
+  const opts: Record<string, unknown> = { attempts: 0 };
   const priority = toBullmqPriority(req.priority);
   if (priority > 0) opts.priority = priority;
   if (req.delayMs > 0) opts.delay = req.delayMs;
@@ -448,18 +455,6 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
     finishedAt: null,
   };
   return { index, req, record, job: { name: req.type, data, opts } };
-}
-
-/**
- * The opts JSON the add script stores: what queue.add() would store, less `jobId` and
- * `timestamp`. BullMQ reads neither back from a stored job (the id comes from the job's key, the
- * creation time from its `timestamp` field), and every worker parses the opts of every job it
- * fetches: the two fields made a plain job's opts six times longer and cost a draining worker
- * about 4% of its instructions per job (bench/README.md).
- */
-function storedOpts(opts: Record<string, unknown>): string {
-  const { jobId: _id, timestamp: _t, ...rest } = opts;
-  return JSON.stringify(rest);
 }
 
 /** Jobs the add script can write: BullMQ's plain wait list, no delay. */

@@ -23,6 +23,32 @@ local function inChunks(cmd, key, list, step)
 end
 `;
 
+/**
+ * Lua: a running task whose worker is gone (its lease expired). Returns nil when it should run
+ * again (the loss is counted); otherwise it records the task as canceled (its cancel was
+ * requested while it ran) or failed (more losses than `tolerated`), puts it in the failed set,
+ * gives it its TTL, and returns that status. The caller takes it out of the running set and
+ * publishes the state event.
+ */
+const END_IF_LOST = `
+local function endIfLost(key, id, tolerated, nowMs, finishedAt, failedKey, ttl, lostError, canceledError)
+  local status, err
+  if redis.call('HGET', key, 'cr') == '1' then
+    status, err = 'canceled', canceledError
+  elseif redis.call('HINCRBY', key, 'lost', 1) > tonumber(tolerated) then
+    status, err = 'failed', lostError
+  else
+    return nil
+  end
+  redis.call('HSET', key, 's', status, 'ft', finishedAt, 'e', err, 'run', '')
+  redis.call('ZADD', failedKey, nowMs, id)
+  redis.call('EXPIRE', key, ttl)
+  local ik = redis.call('HGET', key, 'ik')
+  if ik and ik ~= '' then redis.call('EXPIRE', ik, ttl) end
+  return status
+end
+`;
+
 export const SUBMIT = `
 -- KEYS[1] record  KEYS[2] idempotency key (or the record key when there is none)
 -- KEYS[3] seq counter  KEYS[4] index (seq -> id)  KEYS[5] delayed zset  KEYS[6] outbox zset
@@ -75,15 +101,7 @@ export const START = `
 -- the loss does, and past ARGV[7] losses the task is failed instead of run again. One whose
 -- cancel was requested while it ran is canceled instead (its worker died before it could).
 ${IN_CHUNKS}
-local function endLost(key, id, status, err)
-  redis.call('HSET', key, 's', status, 'ft', ARGV[3], 'e', err, 'run', '')
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZADD', KEYS[2], ARGV[1], id)
-  redis.call('EXPIRE', key, ARGV[9])
-  local ik = redis.call('HGET', key, 'ik')
-  if ik and ik ~= '' then redis.call('EXPIRE', ik, ARGV[9]) end
-  redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|' .. status .. '|' .. ARGV[1])
-end
+${END_IF_LOST}
 local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', ARGV[4])[2] > 0
 local out = {}
 local leases = {}
@@ -103,12 +121,11 @@ for i = 11, #ARGV, 3 do
     run = not (lease and tonumber(lease) > tonumber(ARGV[1]))
     if run then
       a = a - 1
-      if redis.call('HGET', key, 'cr') == '1' then
+      local ended = endIfLost(key, id, ARGV[7], ARGV[1], ARGV[3], KEYS[2], ARGV[9], ARGV[8], ARGV[10])
+      if ended then
         run = false
-        endLost(key, id, 'canceled', ARGV[10])
-      elseif redis.call('HINCRBY', key, 'lost', 1) > tonumber(ARGV[7]) then
-        run = false
-        endLost(key, id, 'failed', ARGV[8])
+        redis.call('ZREM', KEYS[1], id)
+        redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|' .. ended .. '|' .. ARGV[1])
       end
     end
   elseif run then
@@ -267,6 +284,7 @@ export const RELAY_CLAIM = `
 --    cancel was requested while it ran is canceled (its worker died before it could);
 -- 3. due outbox entries are leased for ARGV[2] ms and returned for publishing.
 -- Returns {nextDueMs or -1, id1, gen1, priority1, id2, ...}.
+${END_IF_LOST}
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[3])
 local function ev(id, status)
@@ -285,15 +303,9 @@ end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, limit)) do
   local key = ARGV[4] .. id
   if redis.call('HGET', key, 's') == 'running' then
-    local canceled = redis.call('HGET', key, 'cr') == '1'
-    if canceled or redis.call('HINCRBY', key, 'lost', 1) > tonumber(ARGV[7]) then
-      local status = canceled and 'canceled' or 'failed'
-      redis.call('HSET', key, 's', status, 'ft', ARGV[8], 'e', canceled and ARGV[11] or ARGV[9], 'run', '')
-      redis.call('ZADD', KEYS[4], now, id)
-      redis.call('EXPIRE', key, ARGV[10])
-      local ik = redis.call('HGET', key, 'ik')
-      if ik and ik ~= '' then redis.call('EXPIRE', ik, ARGV[10]) end
-      ev(id, status)
+    local ended = endIfLost(key, id, ARGV[7], now, ARGV[8], KEYS[4], ARGV[10], ARGV[9], ARGV[11])
+    if ended then
+      ev(id, ended)
     else
       redis.call('HSET', key, 's', 'queued', 'run', '')
       redis.call('HINCRBY', key, 'a', -1)
