@@ -18,10 +18,11 @@
  *
  * Instructions per job instead of time (needs valgrind): each side runs under callgrind, counting
  * from the moment a quarter of the jobs are done (JIT warmed up) to the end of the drain. The
- * count does not move with the machine's noise (about ±2% between runs), but Node runs ~50x
- * slower under valgrind, so each read brings many replies: it weighs the JavaScript work per job
- * more than a real drain does (bench/README.md).
- *   node --conditions=@drover/source --import tsx bench/drain.ts --instructions --jobs 8000 --runs 1
+ * count moves far less with the machine's noise than time does (±2% within one invocation, up to
+ * ±5% between invocations: compare sides within one), but Node runs ~50x slower under valgrind,
+ * so each read brings many replies: it weighs the JavaScript work per job more than a real drain
+ * does (bench/README.md).
+ *   node --conditions=@drover/source --import tsx bench/drain.ts --instructions --jobs 8000 --runs 3
  *
  * One side alone, with a CPU profile of its drain phase written to DIR:
  *   node --conditions=@drover/source --import tsx bench/drain.ts --run worker --redis URL --prefix P --profile DIR
