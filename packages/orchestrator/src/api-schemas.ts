@@ -81,7 +81,8 @@ export const QueueInfo = Type.Object({
   delayed: Type.Integer(),
   running: Type.Integer(),
   succeeded: Type.Integer(),
-  failed: Type.Integer({ description: 'Failed and canceled tasks still retained' }),
+  failed: Type.Integer({ description: 'Failed tasks still retained (GET /v1/tasks?status=failed lists them)' }),
+  canceled: Type.Integer({ description: 'Canceled tasks still retained (GET /v1/tasks?status=canceled lists them)' }),
   paused: Type.Boolean(),
   backlog: Type.Integer({ description: 'queued + running: the autoscaling signal' }),
 });

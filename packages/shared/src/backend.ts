@@ -99,9 +99,16 @@ export interface QueueCounts {
   delayed: number;
   running: number;
   succeeded: number;
-  /** Failed and canceled tasks still retained. */
+  /** Failed tasks still retained (attempts exhausted or not retryable). */
   failed: number;
+  /** Canceled tasks still retained. */
+  canceled: number;
   paused: boolean;
+  /**
+   * Creation time (epoch ms) of the oldest task ready to run, or null when none is (or the
+   * transport cannot tell: the rabbitmq broker does not expose its messages' ages).
+   */
+  oldestQueuedAt: number | null;
 }
 
 /** The figure autoscalers use: tasks that need a worker slot now or are holding one. */

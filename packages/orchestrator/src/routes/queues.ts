@@ -64,6 +64,7 @@ function queueInfo(name: string, c: QueueCounts): QueueInfo {
     running: c.running,
     succeeded: c.succeeded,
     failed: c.failed,
+    canceled: c.canceled,
     paused: c.paused,
     backlog: backlogOf(c),
   };

@@ -28,6 +28,8 @@ interface Entry {
   seq: number;
   fingerprint: string;
   backoffMs: number;
+  /** Attempts that count against maxAttempts: record.attempt less the runs a shutdown interrupted. */
+  counted: number;
   timer?: NodeJS.Timeout;
   cancel?: AbortController;
 }
@@ -93,7 +95,7 @@ export class MemoryBackend implements Backend {
       startedAt: null,
       finishedAt: null,
     };
-    const entry: Entry = { record, seq: ++this.seq, fingerprint, backoffMs: req.backoffMs };
+    const entry: Entry = { record, seq: ++this.seq, fingerprint, backoffMs: req.backoffMs, counted: 0 };
     this.tasks.set(record.id, entry);
     if (req.idempotencyKey) this.keys.set(`${req.tenant}\0${req.queue}\0${req.idempotencyKey}`, record.id);
     if (req.parentId) this.tasks.get(req.parentId)?.record.children.push(record.id);
@@ -159,12 +161,15 @@ export class MemoryBackend implements Backend {
   }
 
   async counts(queue: string): Promise<QueueCounts> {
-    const c: QueueCounts = { queued: 0, delayed: 0, running: 0, succeeded: 0, failed: 0, paused: this.queue(queue).paused };
+    const c: QueueCounts = { queued: 0, delayed: 0, running: 0, succeeded: 0, failed: 0, canceled: 0, paused: this.queue(queue).paused, oldestQueuedAt: null };
     for (const e of this.tasks.values()) {
       if (e.record.queue !== queue) continue;
       const s = e.record.status;
-      if (s === 'canceled') c.failed++;
-      else c[s]++;
+      c[s]++;
+      if (s === 'queued') {
+        const created = Date.parse(e.record.createdAt);
+        if (c.oldestQueuedAt === null || created < c.oldestQueuedAt) c.oldestQueuedAt = created;
+      }
     }
     return c;
   }
@@ -242,6 +247,7 @@ export class MemoryBackend implements Backend {
     const r = entry.record;
     r.status = 'running';
     r.attempt += 1;
+    entry.counted += 1;
     r.startedAt = new Date().toISOString();
     entry.cancel = new AbortController();
     this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'running', at: Date.now() });
@@ -263,17 +269,18 @@ export class MemoryBackend implements Backend {
         this.finish(entry, 'canceled', { error: outcome.error });
         return;
       case 'interrupted':
-        // Not this attempt's fault: it does not count, and the task runs again.
-        r.attempt -= 1;
+        // Not this attempt's fault: it does not count against maxAttempts, and the task runs
+        // again (as the next attempt, so the handler can tell it ran before).
+        entry.counted -= 1;
         r.status = 'queued';
         this.enqueue(entry);
         this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'queued', at: Date.now() });
         return;
       case 'failed':
-        if (outcome.error.retryable && r.attempt < r.maxAttempts) {
+        if (outcome.error.retryable && entry.counted < r.maxAttempts) {
           r.error = outcome.error;
           r.status = 'delayed';
-          this.schedule(entry, backoffDelay(r.attempt, entry.backoffMs));
+          this.schedule(entry, backoffDelay(entry.counted, entry.backoffMs));
           this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'delayed', at: Date.now() });
           return;
         }

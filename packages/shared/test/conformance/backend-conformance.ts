@@ -357,9 +357,16 @@ export function backendConformance(name: string, makeStore: () => Promise<Confor
         await waitUntil(async () => (await backend.get(task.id))?.status === 'running', 'task to run');
         await first.close(100);
         const other = await open();
-        await consume(other, 'alpha', 1, async () => 'second try');
+        let seen = 0;
+        await consume(other, 'alpha', 1, async (_t, ctx) => {
+          seen = ctx.attempt;
+          return 'second try';
+        });
         const done = await finished(backend, task.id, 20_000);
-        expect(done).toMatchObject({ status: 'succeeded', output: 'second try' });
+        // The rerun is the second attempt (a handler can tell it ran before), and the interrupted
+        // run did not spend the only attempt maxAttempts allows.
+        expect(done).toMatchObject({ status: 'succeeded', output: 'second try', attempt: 2, maxAttempts: 1 });
+        expect(seen).toBe(2);
       });
     });
 
@@ -379,6 +386,47 @@ export function backendConformance(name: string, makeStore: () => Promise<Confor
         await waitUntil(async () => (await backend.counts('alpha')).succeeded === 3, 'three successes');
         expect(await backend.counts('alpha')).toMatchObject({ queued: 0, delayed: 1, running: 0, succeeded: 3, failed: 1, paused: false });
         expect((await backend.counts('beta')).queued).toBe(1);
+      });
+
+      it('counts canceled tasks apart from failed ones, as list() by status finds them', async () => {
+        await consume(backend, 'alpha', 2, async (t, ctx) => {
+          if ((t.input as { fail?: boolean }).fail) throw new PermanentError('no');
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+          throw ctx.signal.reason;
+        });
+        const failing = await backend.submit(req({ input: { fail: true } }));
+        await finished(backend, failing.task.id);
+        const running = await backend.submit(req({ maxAttempts: 3 }));
+        await waitUntil(async () => (await backend.get(running.task.id))?.status === 'running', 'task to run');
+        await backend.cancel(running.task.id);
+        await finished(backend, running.task.id);
+        const delayed = await backend.submit(req({ delayMs: 60_000 }));
+        await backend.cancel(delayed.task.id);
+        await backend.pause('alpha');
+        const queued = await backend.submit(req());
+        await backend.cancel(queued.task.id);
+        await waitUntil(async () => (await backend.counts('alpha')).canceled === 3, 'three canceled');
+        expect(await backend.counts('alpha')).toMatchObject({ delayed: 0, running: 0, failed: 1, canceled: 3 });
+        // On rabbitmq a canceled task's message stays in the broker until a consumer drops it.
+        await backend.resume('alpha');
+        await waitUntil(async () => (await backend.counts('alpha')).queued === 0, 'nothing queued');
+        const listed = async (status: 'failed' | 'canceled') => (await backend.list({ tenant: 'acme', status, limit: 100 })).items.map((t) => t.id).sort();
+        expect(await listed('failed')).toEqual([failing.task.id]);
+        expect(await listed('canceled')).toEqual([running.task.id, delayed.task.id, queued.task.id].sort());
+      });
+
+      it('tells when the oldest ready task was created', async () => {
+        await backend.pause('alpha');
+        expect((await backend.counts('alpha')).oldestQueuedAt).toBeNull();
+        const first = await backend.submit(req());
+        await sleep(5);
+        await backend.submit(req({ priority: 9 }));
+        await backend.submit(req());
+        await backend.submit(req({ delayMs: 60_000 }));
+        const c = await backend.counts('alpha');
+        // The broker behind the rabbitmq transport does not tell its messages' ages.
+        if (name === 'rabbitmq') expect(c.oldestQueuedAt).toBeNull();
+        else expect(c.oldestQueuedAt).toBe(Date.parse(first.task.createdAt));
       });
 
       it('shows running tasks in counts', async () => {

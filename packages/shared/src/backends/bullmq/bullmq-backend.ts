@@ -26,6 +26,7 @@ import { CancelResult, defineCancelScript, runCancelScript } from './cancel-scri
 import { EventHub } from './event-hub.js';
 import { CANCELED_REASON, type JobData, toBullmqPriority } from './job-record.js';
 import { JobReader } from './job-reader.js';
+import { defineQueueExtrasScript, runQueueExtrasScript } from './queue-extras-script.js';
 import { redisOptionsFromUrl, unavailable } from './redis-options.js';
 import { SubmitBatcher } from './submit-batcher.js';
 import { TaskIndex } from './task-index.js';
@@ -89,6 +90,7 @@ export class BullmqBackend implements Backend {
       this.everReady = true;
     });
     defineCancelScript(this.producer);
+    defineQueueExtrasScript(this.producer);
     this.reader = new JobReader(this.producer, this.prefix, (id) => this.childrenKey(id));
     this.index = new TaskIndex(this.producer, this.keyBase, (options.resultTtlSeconds + CHILDREN_GRACE_SECONDS) * 1000);
     this.registry = new WorkerRegistry(this.producer, this.keyBase);
@@ -130,6 +132,7 @@ export class BullmqBackend implements Backend {
         reason: CANCELED_REASON,
         channel: this.relay.channel,
         retentionMs: this.options.resultTtlSeconds * 1000,
+        canceledKey: this.canceledKey(queue),
       }),
     );
     if (result === CancelResult.NOT_FOUND) return null;
@@ -149,6 +152,7 @@ export class BullmqBackend implements Backend {
       prefix: this.prefix,
       connection: this.connection,
       relay: this.relay,
+      countCanceled: (id) => this.producer.zadd(this.canceledKey(queue), 'NX', Date.now(), id),
       resultTtlSeconds: this.options.resultTtlSeconds,
       lockDurationMs: this.options.lockDurationMs ?? 30_000,
       stalledIntervalMs: this.options.stalledIntervalMs ?? 15_000,
@@ -164,17 +168,26 @@ export class BullmqBackend implements Backend {
   async counts(queue: string): Promise<QueueCounts> {
     this.assertQueue(queue);
     const q = this.queue(queue);
-    const [c, paused] = await this.io(() =>
-      Promise.all([q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'), q.isPaused()]),
+    const horizon = Date.now() - this.options.resultTtlSeconds * 1000;
+    const [c, paused, extras] = await this.io(() =>
+      Promise.all([
+        q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
+        q.isPaused(),
+        runQueueExtrasScript(this.producer, `${this.prefix}:${queue}:`, this.canceledKey(queue), horizon),
+      ]),
     );
     const n = (k: string) => c[k] ?? 0;
+    // Canceled tasks sit in BullMQ's failed set; Drover counts them apart.
+    const canceled = Math.min(extras.canceled, n('failed'));
     return {
       queued: n('waiting') + n('prioritized'),
       delayed: n('delayed'),
       running: n('active'),
       succeeded: n('completed'),
-      failed: n('failed'),
+      failed: n('failed') - canceled,
+      canceled,
       paused,
+      oldestQueuedAt: extras.oldestQueuedAt,
     };
   }
 
@@ -397,6 +410,11 @@ export class BullmqBackend implements Backend {
     throw new DroverError('BACKEND_UNAVAILABLE', `Redis at ${this.connection.host}:${this.connection.port} is not connected (${this.producer.status}); retry shortly.`, {
       retryable: true,
     });
+  }
+
+  /** Ids of this queue's canceled tasks (they sit in BullMQ's failed set): score = finish time. */
+  private canceledKey(queue: string): string {
+    return `${this.keyBase}canceled:${queue}`;
   }
 
   private async io<T>(op: () => Promise<T>): Promise<T> {

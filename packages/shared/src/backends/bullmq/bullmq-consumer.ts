@@ -14,6 +14,8 @@ export interface BullmqConsumerOptions extends ConsumeOptions {
   prefix: string;
   connection: RedisOptions;
   relay: CancelRelay;
+  /** Counts a task that ended canceled (BullMQ files it as failed). */
+  countCanceled: (id: string) => Promise<unknown>;
   resultTtlSeconds: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
@@ -97,6 +99,13 @@ export class BullmqConsumer implements Consumer {
       },
     });
     this.worker.on('error', options.onError);
+    // Every way a running or re-queued task ends canceled goes through this worker's failure path
+    // (the processor's canceled outcome, a cancel seen before the start, BullMQ's deferred failure
+    // of a flagged job): count it where BullMQ's failed set cannot tell it apart.
+    this.worker.on('failed', (job, err) => {
+      if (job?.id === undefined || err?.message !== CANCELED_REASON) return;
+      options.countCanceled(job.id).catch(options.onError);
+    });
   }
 
   /** Resolves when the worker's connections are up and it is fetching. */
@@ -144,7 +153,9 @@ function taskFromJob(job: Job<JobData>, queue: string): TaskRecord {
     error: null,
     progress: job.progress === 0 && job.attemptsStarted <= 1 ? null : (job.progress ?? null),
     priority: toDroverPriority(job.priority),
-    attempt: job.attemptsMade + 1,
+    // Every start counts (a run lost with its worker, or interrupted by a shutdown, too), so a
+    // handler can tell a first run from a repeat; maxAttempts bounds the failed ones (atm).
+    attempt: job.attemptsStarted || job.attemptsMade + 1,
     maxAttempts: job.opts.attempts || 1, // BullMQ stores 0 for "not set"
     timeoutMs: d.timeoutMs,
     parentId: d.parentId ?? null,

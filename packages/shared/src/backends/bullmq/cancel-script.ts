@@ -32,6 +32,7 @@ const CANCEL_LUA = `
     KEYS[7] failed key
     KEYS[8] completed key
     KEYS[9] events stream key
+    KEYS[10] Drover's canceled zset of this queue (score = finish time)
 
     ARGV[1] job id
     ARGV[2] failedReason to record (the encoded canceled TaskError)
@@ -60,6 +61,7 @@ if removed > 0 then
   local now = tonumber(ARGV[3])
   rcall("HSET", KEYS[1], "failedReason", ARGV[2], "finishedOn", now)
   rcall("ZADD", KEYS[7], now, jobId)
+  rcall("ZADD", KEYS[10], now, jobId)
   rcall("XADD", KEYS[9], "MAXLEN", "~", 10000, "*", "event", "failed", "jobId", jobId,
     "failedReason", ARGV[2], "prev", prev)
   -- BullMQ trims failed jobs by age only when a worker fails one; trim here as well.
@@ -89,6 +91,7 @@ export interface CancelScriptArgs {
   reason: string;
   channel: string;
   retentionMs: number;
+  canceledKey: string;
 }
 
 type WithCancel = Redis & {
@@ -96,7 +99,7 @@ type WithCancel = Redis & {
 };
 
 export function defineCancelScript(redis: Redis): void {
-  redis.defineCommand('droverCancel', { numberOfKeys: 9, lua: CANCEL_LUA });
+  redis.defineCommand('droverCancel', { numberOfKeys: 10, lua: CANCEL_LUA });
 }
 
 export function runCancelScript(redis: Redis, a: CancelScriptArgs): Promise<number> {
@@ -111,6 +114,7 @@ export function runCancelScript(redis: Redis, a: CancelScriptArgs): Promise<numb
     `${k}failed`,
     `${k}completed`,
     `${k}events`,
+    a.canceledKey,
     a.jobId,
     a.reason,
     Date.now(),

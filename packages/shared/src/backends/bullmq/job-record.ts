@@ -62,7 +62,7 @@ export const CANCELED_REASON = encodeTaskError(CANCELED_ERROR);
 export type JobHash = Record<string, string>;
 
 /** The hash fields list() and get() need (HMGET order). */
-export const JOB_FIELDS = ['name', 'data', 'opts', 'priority', 'timestamp', 'processedOn', 'finishedOn', 'returnvalue', 'failedReason', 'atm', 'progress'] as const;
+export const JOB_FIELDS = ['name', 'data', 'opts', 'priority', 'timestamp', 'processedOn', 'finishedOn', 'returnvalue', 'failedReason', 'atm', 'progress', 'ats'] as const;
 
 export function hashFromFields(values: Array<string | null>): JobHash | null {
   if (values[0] == null) return null;
@@ -110,7 +110,9 @@ export function recordFromHash(id: string, queue: string, hash: JobHash, state: 
     error: status === 'succeeded' ? null : error,
     progress: hash.progress === undefined ? null : (JSON.parse(hash.progress) ?? null),
     priority: toDroverPriority(Number(hash.priority ?? 0)),
-    attempt: status === 'running' ? attemptsMade + 1 : attemptsMade,
+    // Runs started (ats), so a rerun after a lost worker shows as the next attempt; older jobs
+    // without it fall back to the attempts made.
+    attempt: hash.ats !== undefined ? Number(hash.ats) : status === 'running' ? attemptsMade + 1 : attemptsMade,
     maxAttempts: opts.attempts || 1, // BullMQ stores 0 for "not set"
     timeoutMs: data.timeoutMs,
     parentId: data.parentId ?? null,

@@ -199,10 +199,13 @@ export class RabbitmqBackend implements Backend {
     return consumer;
   }
 
-  /** `queued` is the broker's ready count; every other state comes from Redis. */
+  /**
+   * `queued` is the broker's ready count; every other state comes from Redis. The broker does not
+   * tell its messages' ages, so the oldest queued task's age is unknown (null) on this transport.
+   */
   async counts(queue: string): Promise<QueueCounts> {
     const [queued, rest] = await Promise.all([this.broker.readyCount(queue), this.store.stateCounts(queue)]);
-    return { queued, ...rest };
+    return { queued, ...rest, oldestQueuedAt: null };
   }
 
   async pause(queue: string): Promise<void> {

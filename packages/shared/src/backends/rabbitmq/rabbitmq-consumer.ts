@@ -202,14 +202,14 @@ export class RabbitmqConsumer implements Consumer {
     if (this.interrupting) attempt.interrupt();
     try {
       const outcome = await attempt.outcome;
-      await this.settle(acks, msg, task, token, claimed.backoffMs, outcome);
+      await this.settle(acks, msg, task, token, claimed, outcome);
     } finally {
       this.active.remove(slot);
     }
   }
 
   /** Records the outcome in Redis first, then acknowledges: a crash in between only causes a redelivery that the start script drops. */
-  private async settle(acks: AckBatch, msg: ConsumeMessage, task: TaskRecord, token: string, backoffMs: number, outcome: AttemptOutcome): Promise<void> {
+  private async settle(acks: AckBatch, msg: ConsumeMessage, task: TaskRecord, token: string, claimed: RunningTask, outcome: AttemptOutcome): Promise<void> {
     const { store } = this.deps;
     let ok: boolean;
     let requeue = false;
@@ -226,8 +226,8 @@ export class RabbitmqConsumer implements Consumer {
         requeue = true;
         break;
       case 'failed':
-        if (outcome.error.retryable && task.attempt < task.maxAttempts) {
-          ok = await persist(() => store.retry(task, token, outcome.error, backoffDelay(task.attempt, backoffMs)));
+        if (outcome.error.retryable && claimed.counted < task.maxAttempts) {
+          ok = await persist(() => store.retry(task, token, outcome.error, backoffDelay(claimed.counted, claimed.backoffMs)));
         } else {
           ok = await this.recordOutcome({ id: task.id, token, status: 'failed', output: null, error: outcome.error });
           dead = true;

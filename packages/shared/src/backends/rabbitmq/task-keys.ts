@@ -51,7 +51,7 @@ export class TaskKeys {
   }
 
   /** Finished tasks still retained: score = finish time (ms). */
-  finished(queue: string, outcome: 'succeeded' | 'failed'): string {
+  finished(queue: string, outcome: 'succeeded' | 'failed' | 'canceled'): string {
     return `${this.base}q:${queue}:${outcome}`;
   }
 }

@@ -26,22 +26,22 @@ end
 /**
  * Lua: a running task whose worker is gone (its lease expired). Returns nil when it should run
  * again (the loss is counted); otherwise it records the task as canceled (its cancel was
- * requested while it ran) or failed (more losses than `tolerated`), puts it in the failed set,
+ * requested while it ran) or failed (more losses than `tolerated`), puts it in the canceled or failed set,
  * gives it its TTL, and returns that status. The caller takes it out of the running set and
  * publishes the state event.
  */
 const END_IF_LOST = `
-local function endIfLost(key, id, tolerated, nowMs, finishedAt, failedKey, ttl, lostError, canceledError)
-  local status, err
+local function endIfLost(key, id, tolerated, nowMs, finishedAt, failedKey, canceledKey, ttl, lostError, canceledError)
+  local status, err, into
   if redis.call('HGET', key, 'cr') == '1' then
-    status, err = 'canceled', canceledError
+    status, err, into = 'canceled', canceledError, canceledKey
   elseif redis.call('HINCRBY', key, 'lost', 1) > tonumber(tolerated) then
-    status, err = 'failed', lostError
+    status, err, into = 'failed', lostError, failedKey
   else
     return nil
   end
   redis.call('HSET', key, 's', status, 'ft', finishedAt, 'e', err, 'run', '')
-  redis.call('ZADD', failedKey, nowMs, id)
+  redis.call('ZADD', into, nowMs, id)
   redis.call('EXPIRE', key, ttl)
   local ik = redis.call('HGET', key, 'ik')
   if ik and ik ~= '' then redis.call('EXPIRE', ik, ttl) end
@@ -84,14 +84,15 @@ return {1, ARGV[1]}
 `;
 
 export const START = `
--- KEYS[1] running zset (score = lease expiry)  KEYS[2] failed zset
+-- KEYS[1] running zset (score = lease expiry)  KEYS[2] failed zset  KEYS[3] canceled zset
 -- ARGV[1] now ms  ARGV[2] lease expiry ms  ARGV[3] startedAt ISO  ARGV[4] events channel  ARGV[5] queue
 -- ARGV[6] record key prefix  ARGV[7] worker losses tolerated  ARGV[8] worker-lost error JSON
 -- ARGV[9] result ttl s  ARGV[10] canceled error JSON
 -- ARGV[11..] triples: id, generation carried by the message, run token
--- Claims a batch of deliveries. Returns five values per delivery, flat: d, a, c, p, e (what a
+-- Claims a batch of deliveries. Returns six values per delivery, flat: d, n, c, p, e, a (what a
 -- running task's record needs beyond what the caller knows: startedAt and the generation are its
--- own arguments) when it should run, or false, 0, false, false, false when the message must be
+-- own arguments; n counts every run started, the record's attempt; a the runs that count against
+-- maxAttempts) when it should run, or false, 0, false, false, false, 0 when the message must be
 -- dropped: unknown or expired task, stale generation, finished or canceled, or running elsewhere
 -- on a live lease. (A leftover outbox entry of a started task is cleared by the relay, which only
 -- publishes queued tasks.) Per delivery one HMGET reads both what decides and what is returned and
@@ -112,7 +113,7 @@ local n = 0
 for i = 11, #ARGV, 3 do
   local id = ARGV[i]
   local key = ARGV[6] .. id
-  local r = redis.call('HMGET', key, 's', 'g', 'a', 'd', 'c', 'p', 'e')
+  local r = redis.call('HMGET', key, 's', 'g', 'a', 'd', 'c', 'p', 'e', 'n')
   local s = r[1]
   local run = s and r[2] == ARGV[i + 1] and not claimed[id]
   local a = run and tonumber(r[3]) + 1
@@ -121,7 +122,7 @@ for i = 11, #ARGV, 3 do
     run = not (lease and tonumber(lease) > tonumber(ARGV[1]))
     if run then
       a = a - 1
-      local ended = endIfLost(key, id, ARGV[7], ARGV[1], ARGV[3], KEYS[2], ARGV[9], ARGV[8], ARGV[10])
+      local ended = endIfLost(key, id, ARGV[7], ARGV[1], ARGV[3], KEYS[2], KEYS[3], ARGV[9], ARGV[8], ARGV[10])
       if ended then
         run = false
         redis.call('ZREM', KEYS[1], id)
@@ -132,31 +133,34 @@ for i = 11, #ARGV, 3 do
     run = s == 'queued'
   end
   if run then
-    redis.call('HSET', key, 's', 'running', 'a', a, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
+    local runs = (tonumber(r[8]) or tonumber(r[3])) + 1
+    redis.call('HSET', key, 's', 'running', 'a', a, 'n', runs, 'st', ARGV[3], 'run', ARGV[i + 2], 'cr', '0')
     claimed[id] = true
     leases[#leases + 1] = ARGV[2]
     leases[#leases + 1] = id
     if listened then redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|running|' .. ARGV[1]) end
     out[n + 1] = r[4]
-    out[n + 2] = a
+    out[n + 2] = runs
     out[n + 3] = r[5]
     out[n + 4] = r[6]
     out[n + 5] = r[7]
+    out[n + 6] = a
   else
     out[n + 1] = false
     out[n + 2] = 0
     out[n + 3] = false
     out[n + 4] = false
     out[n + 5] = false
+    out[n + 6] = 0
   end
-  n = n + 5
+  n = n + 6
 end
 inChunks('ZADD', KEYS[1], leases, 2000)
 return out
 `;
 
 export const FINISH = `
--- KEYS[1] running zset  KEYS[2] succeeded zset  KEYS[3] failed zset (failed and canceled)
+-- KEYS[1] running zset  KEYS[2] succeeded zset  KEYS[3] failed zset  KEYS[4] canceled zset
 -- ARGV[1] finishedAt ISO  ARGV[2] now ms  ARGV[3] result ttl s  ARGV[4] events channel  ARGV[5] queue
 -- ARGV[6] record key prefix  ARGV[7..] quintuples: id, run token, status, output JSON or '', error JSON or ''
 -- Records outcomes of attempts holding their run token; for each returns 1, or 0 (changing
@@ -169,6 +173,7 @@ local out = {}
 local done = {}
 local succeeded = {}
 local failed = {}
+local canceled = {}
 for i = 7, #ARGV, 5 do
   local id = ARGV[i]
   local key = ARGV[6] .. id
@@ -179,7 +184,7 @@ for i = 7, #ARGV, 5 do
     redis.call('EXPIRE', key, ARGV[3])
     if r[3] and r[3] ~= '' then redis.call('EXPIRE', r[3], ARGV[3]) end
     done[#done + 1] = id
-    local into = status == 'succeeded' and succeeded or failed
+    local into = status == 'succeeded' and succeeded or status == 'canceled' and canceled or failed
     into[#into + 1] = ARGV[2]
     into[#into + 1] = id
     if listened then redis.call('PUBLISH', ARGV[4], 's|' .. id .. '|' .. ARGV[5] .. '|' .. status .. '|' .. ARGV[2]) end
@@ -191,6 +196,7 @@ end
 inChunks('ZREM', KEYS[1], done, 1000)
 inChunks('ZADD', KEYS[2], succeeded, 2000)
 inChunks('ZADD', KEYS[3], failed, 2000)
+inChunks('ZADD', KEYS[4], canceled, 2000)
 return out
 `;
 
@@ -223,7 +229,7 @@ return 1
 `;
 
 export const CANCEL = `
--- KEYS[1] record  KEYS[2] delayed zset  KEYS[3] outbox zset  KEYS[4] failed zset
+-- KEYS[1] record  KEYS[2] delayed zset  KEYS[3] outbox zset  KEYS[4] canceled zset
 -- ARGV[1] id  ARGV[2] now ms  ARGV[3] finishedAt ISO  ARGV[4] error JSON  ARGV[5] result ttl s
 -- ARGV[6] events channel  ARGV[7] control channel  ARGV[8] queue
 -- Queued/delayed: canceled at once (a broker message left behind is dropped on delivery).
@@ -274,6 +280,7 @@ return canceled
 
 export const RELAY_CLAIM = `
 -- KEYS[1] delayed zset  KEYS[2] outbox zset  KEYS[3] running zset  KEYS[4] failed zset
+-- KEYS[5] canceled zset
 -- ARGV[1] now ms  ARGV[2] outbox lease ms  ARGV[3] batch limit  ARGV[4] record key prefix
 -- ARGV[5] events channel  ARGV[6] queue  ARGV[7] worker losses tolerated  ARGV[8] finishedAt ISO
 -- ARGV[9] worker-lost error JSON  ARGV[10] result ttl s  ARGV[11] canceled error JSON
@@ -303,7 +310,7 @@ end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, limit)) do
   local key = ARGV[4] .. id
   if redis.call('HGET', key, 's') == 'running' then
-    local ended = endIfLost(key, id, ARGV[7], now, ARGV[8], KEYS[4], ARGV[10], ARGV[9], ARGV[11])
+    local ended = endIfLost(key, id, ARGV[7], now, ARGV[8], KEYS[4], KEYS[5], ARGV[10], ARGV[9], ARGV[11])
     if ended then
       ev(id, ended)
     else

@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { ListPage, ListQuery, TaskTypeInfo, WorkerInfo } from '../../backend.js';
+import type { ListPage, ListQuery, QueueCounts, TaskTypeInfo, WorkerInfo } from '../../backend.js';
 import { decodeCursor, encodeCursor } from '../../cursor.js';
 import { DroverError } from '../../errors.js';
 import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
@@ -49,7 +49,12 @@ export interface RunningTask {
   record: TaskRecord;
   gen: number;
   backoffMs: number;
+  /** Attempts that count against maxAttempts (record.attempt counts every run started). */
+  counted: number;
 }
+
+/** Retained finished tasks, one sorted set each (score = finish time). */
+const FINISHED = ['succeeded', 'failed', 'canceled'] as const;
 
 const CANCELED_ERROR = JSON.stringify({ code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false });
 // retryable as on the bullmq backend: the workers died, which a later run may survive.
@@ -83,14 +88,14 @@ export class TaskStore {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
     };
     define('drvSubmit', 6, scripts.SUBMIT);
-    define('drvStart', 2, scripts.START);
-    define('drvFinish', 3, scripts.FINISH);
+    define('drvStart', 3, scripts.START);
+    define('drvFinish', 4, scripts.FINISH);
     define('drvRetry', 3, scripts.RETRY);
     define('drvRequeue', 2, scripts.REQUEUE);
     define('drvCancel', 4, scripts.CANCEL);
     define('drvProgress', 1, scripts.PROGRESS);
     define('drvRenew', 1, scripts.RENEW);
-    define('drvRelayClaim', 4, scripts.RELAY_CLAIM);
+    define('drvRelayClaim', 5, scripts.RELAY_CLAIM);
     define('drvRelayDone', 1, scripts.RELAY_DONE);
     this.redis = redis as Redis & Scripts;
   }
@@ -198,7 +203,7 @@ export class TaskStore {
       k.record(id),
       k.delayed(queue),
       k.outbox(queue),
-      k.finished(queue, 'failed'),
+      k.finished(queue, 'canceled'),
       id,
       now,
       new Date(now).toISOString(),
@@ -222,11 +227,12 @@ export class TaskStore {
     const startedAt = new Date(now).toISOString();
     const args: Array<string | number> = [now, leaseUntil, startedAt, k.events, queue, k.recordPrefix, this.maxWorkerLosses, WORKER_LOST_ERROR, this.resultTtlSeconds, CANCELED_ERROR];
     for (const d of deliveries) args.push(d.id, d.gen, d.token);
-    // Five values per delivery: d, a, c, p, e (d null: drop it).
-    const flat = (await this.redis.drvStart(k.running(queue), k.finished(queue, 'failed'), ...args)) as Array<string | number | null>;
+    // Six values per delivery: d, n, c, p, e, a (d null: drop it).
+    const flat = (await this.redis.drvStart(k.running(queue), k.finished(queue, 'failed'), k.finished(queue, 'canceled'), ...args)) as Array<string | number | null>;
     const out: Array<RunningTask | null> = [];
     for (let i = 0; i < deliveries.length; i++) {
-      const d = flat[i * 5] as string | null;
+      const at = i * 6;
+      const d = flat[at] as string | null;
       if (d === null) {
         out.push(null);
         continue;
@@ -241,20 +247,20 @@ export class TaskStore {
         status: 'running',
         input: f.input,
         output: null,
-        error: parseJson(flat[i * 5 + 4]) as TaskError | null,
-        progress: parseJson(flat[i * 5 + 3]),
+        error: parseJson(flat[at + 4]) as TaskError | null,
+        progress: parseJson(flat[at + 3]),
         priority: f.priority,
-        attempt: Number(flat[i * 5 + 1]),
+        attempt: Number(flat[at + 1]),
         maxAttempts: f.maxAttempts,
         timeoutMs: f.timeoutMs,
         parentId: f.parentId,
-        children: childrenOf(flat[i * 5 + 2]),
+        children: childrenOf(flat[at + 2]),
         idempotencyKey: f.idempotencyKey,
         createdAt: f.createdAt,
         startedAt,
         finishedAt: null,
       };
-      out.push({ record, gen: delivery.gen, backoffMs: f.backoffMs });
+      out.push({ record, gen: delivery.gen, backoffMs: f.backoffMs, counted: Number(flat[at + 5]) });
     }
     return out;
   }
@@ -267,7 +273,7 @@ export class TaskStore {
     for (const o of outcomes) {
       args.push(o.id, o.token, o.status, o.status === 'succeeded' ? JSON.stringify(o.output ?? null) : '', o.error ? JSON.stringify(o.error) : '');
     }
-    const replies = (await this.redis.drvFinish(k.running(queue), k.finished(queue, 'succeeded'), k.finished(queue, 'failed'), ...args)) as number[];
+    const replies = (await this.redis.drvFinish(k.running(queue), k.finished(queue, 'succeeded'), k.finished(queue, 'failed'), k.finished(queue, 'canceled'), ...args)) as number[];
     return replies.map((r) => r === 1);
   }
 
@@ -302,6 +308,7 @@ export class TaskStore {
       k.outbox(queue),
       k.running(queue),
       k.finished(queue, 'failed'),
+      k.finished(queue, 'canceled'),
       now,
       leaseMs,
       limit,
@@ -322,19 +329,17 @@ export class TaskStore {
   }
 
   /** Every count except `queued`, which the broker knows. */
-  async stateCounts(queue: string): Promise<{ delayed: number; running: number; succeeded: number; failed: number; paused: boolean }> {
+  async stateCounts(queue: string): Promise<Omit<QueueCounts, 'queued' | 'oldestQueuedAt'>> {
     const k = this.keys;
     const horizon = Date.now() - this.resultTtlSeconds * 1000;
     const pipe = this.redis.pipeline();
-    pipe.zremrangebyscore(k.finished(queue, 'succeeded'), '-inf', `(${horizon}`);
-    pipe.zremrangebyscore(k.finished(queue, 'failed'), '-inf', `(${horizon}`);
+    for (const outcome of FINISHED) pipe.zremrangebyscore(k.finished(queue, outcome), '-inf', `(${horizon}`);
     pipe.zcard(k.delayed(queue));
     pipe.zcard(k.running(queue));
-    pipe.zcard(k.finished(queue, 'succeeded'));
-    pipe.zcard(k.finished(queue, 'failed'));
+    for (const outcome of FINISHED) pipe.zcard(k.finished(queue, outcome));
     pipe.sismember(k.paused, queue);
     const r = (await exec(pipe)) as number[];
-    return { delayed: r[2]!, running: r[3]!, succeeded: r[4]!, failed: r[5]!, paused: r[6] === 1 };
+    return { delayed: r[3]!, running: r[4]!, succeeded: r[5]!, failed: r[6]!, canceled: r[7]!, paused: r[8] === 1 };
   }
 
   async setPaused(queue: string, paused: boolean): Promise<void> {
@@ -401,7 +406,8 @@ function recordOf(id: string, d: StaticFields, h: Record<string, string>): TaskR
     error: parseJson(h['e']) as TaskError | null,
     progress: parseJson(h['p']),
     priority: d.priority,
-    attempt: Number(h['a'] ?? 0),
+    // Runs started ('n'); records written before it existed have only the counted attempts.
+    attempt: Number(h['n'] ?? h['a'] ?? 0),
     maxAttempts: d.maxAttempts,
     timeoutMs: d.timeoutMs,
     parentId: d.parentId,
