@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCodes, Registry, TaskRecord, createLogger, createQueueMetrics, createTaskMetrics } from '@drover/shared';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import { Admission } from './admission.js';
@@ -11,7 +11,8 @@ import { Authenticator, authPlugin } from './auth.js';
 import { docsPlugin } from './docs.js';
 import { type DroverContext, droverContextPlugin } from './drover-context.js';
 import { httpMetricsPlugin } from './http-metrics.js';
-import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.js';
+import { jsonDepth } from './json-depth.js';
+import { PROBLEM_CONTENT_TYPE, problemError, sendProblem, toProblem } from './problem.js';
 import { RouteMethods } from './route-methods.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -75,7 +76,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }) as unknown as FastifyInstance;
 
   configureValidation(app);
-  configureBodyParsing(app);
+  configureBodyParsing(app, config.http.jsonMaxDepth);
   app.addSchema(TaskRecord);
   app.addSchema(Problem);
 
@@ -132,20 +133,89 @@ function configureValidation(app: FastifyInstance): void {
   const common = { allErrors: true, useDefaults: false, removeAdditional: false, strict: false } as const;
   const bodyAjv = new Ajv({ ...common, coerceTypes: false });
   const textAjv = new Ajv({ ...common, coerceTypes: true });
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart === 'body') return bodyAjv.compile(schema);
+    const validate = textAjv.compile(schema);
+    return httpPart === 'querystring' ? plainIntegers(schema, validate) : validate;
+  });
   // Plain JSON.stringify: fast enough for task records, and a record a backend returns with an
   // unexpected shape is still sent rather than failing serialization with a 500.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 }
 
-/** JSON only (anything else is 415); an empty JSON body counts as no body, as curl -X POST sends. */
-function configureBodyParsing(app: FastifyInstance): void {
+/**
+ * JSON only (anything else is 415), in UTF-8 only (RFC 8259: a charset parameter other than
+ * utf-8 is 415 rather than text read the wrong way), nested at most `maxDepth` levels (checked on
+ * the text, before parsing). An empty JSON body counts as no body, as curl -X POST sends.
+ */
+function configureBodyParsing(app: FastifyInstance, maxDepth: number): void {
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') done(null, undefined);
-    else json(request, body as string, done);
+    const charset = charsetOf(request.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(
+        problemError('UNSUPPORTED_MEDIA_TYPE', `The body's charset is ${JSON.stringify(charset)}; JSON must be sent as UTF-8 (content-type: application/json or application/json; charset=utf-8).`),
+        undefined,
+      );
+      return;
+    }
+    const text = body as string;
+    if (text === '') return done(null, undefined);
+    const depth = jsonDepth(text, maxDepth);
+    if (depth > maxDepth) {
+      done(
+        problemError(
+          'JSON_TOO_DEEP',
+          `The body nests arrays and objects more than ${maxDepth} levels deep (DROVER_JSON_MAX_DEPTH, counting the body itself); flatten the task input.`,
+        ),
+        undefined,
+      );
+      return;
+    }
+    json(request, text, done);
   });
+}
+
+/** The charset parameter of a media type, lower-cased and unquoted, or undefined when there is none. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  if (!contentType) return undefined;
+  for (const param of contentType.split(';').slice(1)) {
+    const eq = param.indexOf('=');
+    if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
+    return param
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
+  }
+  return undefined;
+}
+
+/** Digits only, without a sign or leading zeros, at most 15 of them (a safe integer). */
+const PLAIN_INTEGER = /^(0|[1-9][0-9]{0,14})$/;
+
+/**
+ * Ajv's coercion reads a query value as JavaScript's Number() does, so `Infinity`, `1e20` and
+ * `0x10` would pass as integers. Integer query parameters take plain decimal digits, once.
+ */
+function plainIntegers(schema: unknown, validate: ValidateFunction): ValidateFunction {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  const names = Object.keys(properties).filter((k) => properties[k]?.type === 'integer');
+  if (names.length === 0) return validate;
+  const check = ((data: Record<string, unknown> | null | undefined) => {
+    for (const name of names) {
+      const value = data?.[name];
+      if (value === undefined || (typeof value === 'string' && PLAIN_INTEGER.test(value))) continue;
+      const message = Array.isArray(value) ? 'must be given once' : 'must be a plain non-negative integer (decimal digits only)';
+      check.errors = [{ instancePath: `/${name}`, schemaPath: '#/plainInteger', keyword: 'plainInteger', params: {}, message }];
+      return false;
+    }
+    const ok = validate(data);
+    check.errors = validate.errors;
+    return ok;
+  }) as ValidateFunction;
+  return check;
 }
 
 function withProcessMetrics(registry: Registry): Registry {

@@ -144,9 +144,12 @@ describe('fuzz: client input never causes a 5xx', () => {
         payload =
           body !== undefined
             ? JSON.stringify(body)
-            : g.pick(['', '{', '{"type":', 'null', '[]', '"str"', '{"type":"echo","input":' + '['.repeat(50) + ']'.repeat(50) + '}', 'x'.repeat(5000), '\u0000']);
+            : g.pick(['', '{', '{"type":', 'null', '[]', '"str"', '{"type":"echo","input":' + '['.repeat(50) + ']'.repeat(50) + '}', 'x'.repeat(5000), '\u0000',
+                // Deeper than DROVER_JSON_MAX_DEPTH (and, at 1800 levels, within the fuzz body limit).
+                '{"type":"echo","input":' + '['.repeat(1800) + ']'.repeat(1800) + '}', `{"tasks":[{"type":"echo","input":${'{"a":'.repeat(70)}1${'}'.repeat(70)}}]}`,
+              ]);
         headers['content-type'] = g.chance(0.85)
-          ? g.pick(['application/json', 'application/json; charset=utf-8', 'Application/JSON'])
+          ? g.pick(['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/json; charset=utf-16', 'application/json; charset="UTF-8"'])
           : g.pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json;;', '*/*', 'json']);
       }
       const req = { method, url: path + query, headers, ...(payload === undefined ? {} : { payload }) };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Fixture, authA, authB, jsonA, startApp, until } from './app-fixture.js';
+import { type Fixture, authA, authB, expectProblem, jsonA, startApp, until } from './app-fixture.js';
 
 let f: Fixture;
 afterEach(async () => {
@@ -50,8 +50,10 @@ describe('long-poll (?wait=)', () => {
     const worker = await gatedConsumer(f);
     const id = (await f.app.inject({ method: 'POST', url: '/v1/tasks', headers: jsonA, payload: { type: 'echo' } })).json().id;
     await until(() => worker.started() === 1, 'the task to start');
-    // Asks for 10 minutes; the server caps it.
-    const res = await f.app.inject({ method: 'GET', url: `/v1/tasks/${id}?wait=600000`, headers: authA });
+    // Asking for more than the limit is refused (issue 11: it was cut short in silence)...
+    expectProblem(await f.app.inject({ method: 'GET', url: `/v1/tasks/${id}?wait=600000`, headers: authA }), 400, 'DROVER_ERR_VALIDATION');
+    // ...and the limit itself answers with the current record once it runs out.
+    const res = await f.app.inject({ method: 'GET', url: `/v1/tasks/${id}?wait=30`, headers: authA });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ id, status: 'running' });
     expect(f.app.drover.waiter.size).toBe(0);
@@ -62,7 +64,7 @@ describe('long-poll (?wait=)', () => {
     f = await startApp();
     await f.backend.consume('general', { concurrency: 1, handler: async () => 'done' });
     const id = (await f.app.inject({ method: 'POST', url: '/v1/tasks?wait=10000', headers: jsonA, payload: { type: 'echo' } })).json().id;
-    const res = await f.app.inject({ method: 'GET', url: `/v1/tasks/${id}?wait=600000`, headers: authA });
+    const res = await f.app.inject({ method: 'GET', url: `/v1/tasks/${id}?wait=60000`, headers: authA });
     expect(res.json().status).toBe('succeeded');
     const other = await f.app.inject({ method: 'GET', url: `/v1/tasks/${id}?wait=60000`, headers: authB });
     expect(other.statusCode).toBe(404);

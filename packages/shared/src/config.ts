@@ -29,6 +29,8 @@ export interface DroverConfig {
     host: string;
     port: number;
     bodyLimitBytes: number;
+    /** Deepest nesting of arrays and objects a JSON body may have (the body itself is level 1). */
+    jsonMaxDepth: number;
     batchMax: number;
     maxBacklog: number;
     waitMaxMs: number;
@@ -104,6 +106,8 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       host: r.string('DROVER_HOST', embedded ? '127.0.0.1' : '0.0.0.0'),
       port: r.int('DROVER_PORT', 8080, { min: 0, max: 65535 }),
       bodyLimitBytes: r.int('DROVER_BODY_LIMIT_BYTES', 1_048_576, { min: 1024, max: 104_857_600 }),
+      // Well under what JSON.stringify and structuredClone survive (a few thousand levels).
+      jsonMaxDepth: r.int('DROVER_JSON_MAX_DEPTH', 64, { min: 2, max: 1000 }),
       batchMax: r.int('DROVER_BATCH_MAX', 500, { min: 1, max: 10_000 }),
       maxBacklog: r.int('DROVER_MAX_BACKLOG', 100_000, { min: 1 }),
       waitMaxMs: r.int('DROVER_WAIT_MAX_MS', 60_000, { min: 0, max: 600_000 }),

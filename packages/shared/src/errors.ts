@@ -12,6 +12,8 @@ export const ErrorCodes = {
   BAD_TASK_ID: { code: 'DROVER_ERR_BAD_TASK_ID', status: 400, title: 'Malformed task id' },
   BAD_CURSOR: { code: 'DROVER_ERR_BAD_CURSOR', status: 400, title: 'Malformed cursor' },
   BATCH_TOO_LARGE: { code: 'DROVER_ERR_BATCH_TOO_LARGE', status: 400, title: 'Batch too large' },
+  JSON_TOO_DEEP: { code: 'DROVER_ERR_JSON_TOO_DEEP', status: 400, title: 'JSON nested too deeply' },
+  INPUT_UNSTORABLE: { code: 'DROVER_ERR_INPUT_UNSTORABLE', status: 400, title: 'Task input cannot be stored' },
   UNAUTHENTICATED: { code: 'DROVER_ERR_UNAUTHENTICATED', status: 401, title: 'Missing or invalid API key' },
   FORBIDDEN: { code: 'DROVER_ERR_FORBIDDEN', status: 403, title: 'Not allowed for this tenant' },
   TASK_NOT_FOUND: { code: 'DROVER_ERR_TASK_NOT_FOUND', status: 404, title: 'Task not found' },

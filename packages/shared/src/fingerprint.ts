@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { storing } from './stored-json.js';
 import type { SubmitRequest } from './task.js';
 
 /**
@@ -6,7 +7,7 @@ import type { SubmitRequest } from './task.js';
  * the same body gets the original task; the same key with a different body is a conflict.
  */
 export function submissionFingerprint(req: SubmitRequest): string {
-  const canonical = JSON.stringify([req.type, req.queue, req.tenant, req.priority, req.maxAttempts, req.timeoutMs, req.parentId ?? null, stableJson(req.input)]);
+  const canonical = storing(() => JSON.stringify([req.type, req.queue, req.tenant, req.priority, req.maxAttempts, req.timeoutMs, req.parentId ?? null, stableJson(req.input)]));
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
 

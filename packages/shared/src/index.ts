@@ -12,6 +12,7 @@ export * from './backoff.js';
 export { encodeCursor, decodeCursor } from './cursor.js';
 export { IsoTimeMemo, isoTime, epochMs } from './iso-time.js';
 export { submissionFingerprint } from './fingerprint.js';
+export { storedJson, storing, unstorable } from './stored-json.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory-backend.js';
 // The server-backed backends are subpath exports (@drover/shared/bullmq, @drover/shared/rabbitmq)
 // and createBackend() loads them on demand, so the embedded mode never loads bullmq or amqplib.

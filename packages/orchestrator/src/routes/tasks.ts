@@ -45,6 +45,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const body = request.body;
+      const wait = waitOf(request.query.wait, waitMax);
       const key = idempotencyKey(request, body.idempotencyKey);
       const req = await submissions.build(body, request.tenant, key, '');
       if (req.parentId) await ownTask(backend, req.parentId, request.tenant, 'parent task');
@@ -57,9 +58,8 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       } else {
         reply.header('idempotent-replayed', 'true');
       }
-      const wait = request.query.wait;
-      if (wait === undefined || wait === 0 || FINISHED_STATUSES.has(task.status)) return task;
-      return waitForFinish(backend, waiter, task.id, request.tenant, Math.min(wait, waitMax), reply);
+      if (wait === 0 || FINISHED_STATUSES.has(task.status)) return task;
+      return waitForFinish(backend, waiter, task.id, request.tenant, wait, reply);
     },
   );
 
@@ -145,9 +145,9 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { badParamsKind: 'BAD_TASK_ID' },
     },
     async (request, reply) => {
-      const wait = request.query.wait;
-      if (wait === undefined || wait === 0) return ownTask(backend, request.params.id, request.tenant);
-      return waitForFinish(backend, waiter, request.params.id, request.tenant, Math.min(wait, waitMax), reply);
+      const wait = waitOf(request.query.wait, waitMax);
+      if (wait === 0) return ownTask(backend, request.params.id, request.tenant);
+      return waitForFinish(backend, waiter, request.params.id, request.tenant, wait, reply);
     },
   );
 
@@ -203,6 +203,17 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
 function finished(id: string, status: string) {
   return problemError('TASK_FINISHED', `Task ${id} already finished with status ${status}; only queued, delayed and running tasks can be canceled.`);
+}
+
+/** ?wait=<ms>: 0 when absent; more than DROVER_WAIT_MAX_MS is refused rather than cut short in silence. */
+function waitOf(wait: number | undefined, max: number): number {
+  if (wait === undefined) return 0;
+  if (wait > max) {
+    throw problemError('VALIDATION', `Invalid query parameter: wait must be at most ${max} ms (DROVER_WAIT_MAX_MS); got ${wait}.`, [
+      { path: '/wait', message: `must be <= ${max}` },
+    ]);
+  }
+  return wait;
 }
 
 /** The header and the body field are two spellings of one key; both, differing, is a mistake. */

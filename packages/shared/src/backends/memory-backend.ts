@@ -14,6 +14,7 @@ import type {
 } from '../backend.js';
 import { DroverError } from '../errors.js';
 import { submissionFingerprint } from '../fingerprint.js';
+import { storing } from '../stored-json.js';
 import { FINISHED_STATUSES, type SubmitRequest, type SubmitResult, type TaskRecord, type TaskStatus } from '../task.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { newTaskId } from '../task-id.js';
@@ -64,6 +65,8 @@ export class MemoryBackend implements Backend {
   async submit(req: SubmitRequest): Promise<SubmitResult> {
     this.assertOpen();
     const fingerprint = submissionFingerprint(req);
+    // A copy the caller cannot change afterwards; one that cannot be copied is refused (400).
+    const input = storing(() => structuredClone(req.input));
     if (req.idempotencyKey) {
       const key = `${req.tenant}\0${req.queue}\0${req.idempotencyKey}`;
       const existing = this.keys.get(key);
@@ -80,7 +83,7 @@ export class MemoryBackend implements Backend {
       queue: req.queue,
       tenant: req.tenant,
       status: req.delayMs > 0 ? 'delayed' : 'queued',
-      input: req.input,
+      input,
       output: null,
       error: null,
       progress: null,

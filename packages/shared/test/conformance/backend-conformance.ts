@@ -77,6 +77,25 @@ export function backendConformance(name: string, makeStore: () => Promise<Confor
         expect(await backend.get(task.id)).toEqual(task);
       });
 
+      it('refuses an input it cannot store (DROVER_ERR_INPUT_UNSTORABLE) without failing the submissions beside it', async () => {
+        // Built in code, as no HTTP body may nest this deep: JSON.stringify overflows on it.
+        let deep: unknown = [];
+        for (let i = 0; i < 20_000; i++) deep = [deep];
+        const good = Array.from({ length: 30 }, (_, i) => backend.submit(req({ input: { i } })));
+        const bad = [backend.submit(req({ input: deep })), backend.submit(req({ input: { n: 10n } })), backend.submit(req({ input: deep, idempotencyKey: 'deep' }))];
+        const results = await Promise.allSettled([...good, ...bad]);
+        const goodResults = results.slice(0, good.length);
+        expect(goodResults.filter((r) => r.status === 'rejected')).toEqual([]);
+        for (const r of results.slice(good.length)) {
+          expect(r.status).toBe('rejected');
+          expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'DROVER_ERR_INPUT_UNSTORABLE', status: 400 });
+        }
+        const ids = goodResults.map((r) => (r as PromiseFulfilledResult<{ task: TaskRecord }>).value.task.id);
+        for (const id of ids) expect((await backend.get(id))?.status).toBe('queued');
+        // In one batch (one request) the refusal is the whole batch's answer.
+        await expect(backend.submitMany([req({ input: { n: 1 } }), req({ input: deep })])).rejects.toMatchObject({ code: 'DROVER_ERR_INPUT_UNSTORABLE' });
+      });
+
       it('returns null for an unknown id', async () => {
         expect(await backend.get('alpha.no-such-task')).toBeNull();
         expect(await backend.cancel('alpha.no-such-task')).toBeNull();

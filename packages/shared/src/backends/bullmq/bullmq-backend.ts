@@ -16,6 +16,7 @@ import { DroverError } from '../../errors.js';
 import { isoTime } from '../../iso-time.js';
 import { newTaskId } from '../../task-id.js';
 import { submissionFingerprint } from '../../fingerprint.js';
+import { storedJson, unstorable } from '../../stored-json.js';
 import { NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
 import { idempotencyConflict } from '../memory-backend.js';
 import type { BullmqBackendOptions } from './bullmq-backend-options.js';
@@ -42,6 +43,7 @@ interface PreparedJob {
   req: SubmitRequest;
   record: TaskRecord;
   job: { name: string; data: JobData; opts: Record<string, unknown> };
+  dataJson: string;
 }
 
 /**
@@ -269,7 +271,14 @@ export class BullmqBackend implements Backend {
         out[index] = invalid;
         continue;
       }
-      const p = prepare(req, index, now);
+      let p: PreparedJob;
+      try {
+        p = prepare(req, index, now);
+      } catch (err) {
+        // This task alone: the others of the batch (other requests' tasks) still go in.
+        out[index] = unstorable(err) ?? new DroverError('INTERNAL', 'The task could not be prepared for storage.', { cause: err });
+        continue;
+      }
       const list = byQueue.get(req.queue);
       if (list) list.push(p);
       else byQueue.set(req.queue, [p]);
@@ -289,7 +298,7 @@ export class BullmqBackend implements Backend {
         tenants.add(j.req.tenant);
         const score = this.index.score(now);
         if (isPlain(j.req)) {
-          plain.push({ id: j.record.id, name: j.job.name, data: JSON.stringify(j.job.data), opts: JSON.stringify(j.job.opts), tenant: j.req.tenant, score });
+          plain.push({ id: j.record.id, name: j.job.name, data: j.dataJson, opts: JSON.stringify(j.job.opts), tenant: j.req.tenant, score });
         } else {
           // queue.add() takes the id and creation time in opts (and stores them there).
           other.push({ ...j.job, opts: { ...j.job.opts, jobId: j.record.id, timestamp: now } });
@@ -472,7 +481,8 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
     startedAt: null,
     finishedAt: null,
   };
-  return { index, req, record, job: { name: req.type, data, opts } };
+  // Serialised here, once, so a value that cannot be stored fails its own task, not the batch.
+  return { index, req, record, job: { name: req.type, data, opts }, dataJson: storedJson(data) };
 }
 
 /** Jobs the add script can write: BullMQ's plain wait list, no delay. */

@@ -11,7 +11,9 @@ const MAX_IN_FLIGHT = 4;
  * parses the next requests and answers the previous ones. One big batch per round trip (tried)
  * puts Node and Redis in lock-step and, with 50 HTTP clients, answered about 20% fewer requests
  * at the same CPU per request (bench/http-submit.ts).
- * `flush` answers per request: a result, or an Error for that request alone.
+ * `flush` answers per request: a result, or an Error for that request alone. When a whole
+ * flush fails (a script error, a reply Redis refused), each request of the batch is tried again
+ * on its own, so one request's task can never fail the others that shared its round trip.
  */
 export class SubmitBatcher<Req, Res> {
   private pending: Array<{ req: Req; resolve: (res: Res) => void; reject: (err: unknown) => void }> = [];
@@ -53,8 +55,16 @@ export class SubmitBatcher<Req, Res> {
       },
       (err: unknown) => {
         this.settled();
-        for (const b of batch) b.reject(err);
+        if (batch.length === 1) batch[0]!.reject(err);
+        else for (const b of batch) this.alone(b);
       },
+    );
+  }
+
+  private alone(b: { req: Req; resolve: (res: Res) => void; reject: (err: unknown) => void }): void {
+    this.flush([b.req]).then(
+      ([r]) => (r instanceof Error ? b.reject(r) : b.resolve(r as Res)),
+      (err: unknown) => b.reject(err),
     );
   }
 

@@ -3,6 +3,7 @@ import type { ListPage, ListQuery, QueueCounts, TaskTypeInfo, WorkerInfo } from 
 import { decodeCursor, encodeCursor } from '../../cursor.js';
 import { DroverError } from '../../errors.js';
 import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
+import { storedJson } from '../../stored-json.js';
 import type { TaskKeys } from './task-keys.js';
 import * as scripts from './task-scripts.js';
 
@@ -115,7 +116,7 @@ export class TaskStore {
         k.delayed(f.queue),
         k.outbox(f.queue),
         t.id,
-        JSON.stringify(f),
+        storedJson(f),
         t.fingerprint,
         delayed ? 'delayed' : 'queued',
         delayed ? now + t.delayMs : now + OUTBOX_GRACE_MS,
