@@ -35,7 +35,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const { config, backend } = options;
   const logger =
     options.logger ?? createLogger({ service: 'orchestrator', instance: config.instance, region: config.region, level: config.logLevel });
-  const registry = options.registry ?? withProcessMetrics(new Registry());
+  const registry = options.registry ?? withProcessMetrics(new Registry(), config.region);
 
   const catalog = new TaskCatalog({ backend, logger });
   const context: DroverContext = {
@@ -218,7 +218,9 @@ function plainIntegers(schema: unknown, validate: ValidateFunction): ValidateFun
   return check;
 }
 
-function withProcessMetrics(registry: Registry): Registry {
+/** Every series carries the region (DROVER_REGION), as every log line does. */
+function withProcessMetrics(registry: Registry, region: string): Registry {
+  registry.setDefaultLabels({ region });
   collectDefaultMetrics({ register: registry });
   return registry;
 }

@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'worker', instance: config.instance, region: config.region, level: config.logLevel });
   const backend = await createBackend(config);
   const registry = new Registry();
+  registry.setDefaultLabels({ region: config.region }); // as every log line carries it
   const scraping = startScraper(config, logger, registry);
   const worker = createWorker({
     backend,
