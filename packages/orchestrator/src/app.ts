@@ -13,6 +13,7 @@ import { type DroverContext, droverContextPlugin } from './drover-context.js';
 import { httpMetricsPlugin } from './http-metrics.js';
 import { jsonDepth } from './json-depth.js';
 import { PROBLEM_CONTENT_TYPE, problemError, sendProblem, toProblem } from './problem.js';
+import { QueueSignalCache } from './queue-signal-cache.js';
 import { RouteMethods } from './route-methods.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -49,6 +50,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     registry,
     taskMetrics: createTaskMetrics(registry),
     queueMetrics: createQueueMetrics(registry),
+    queueSignals: new QueueSignalCache(backend, config.queues, config.http.metricsCacheMs),
     queues: new Set(config.queues),
     draining: false,
   };

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Admission } from './admission.js';
 import type { Authenticator } from './auth.js';
+import type { QueueSignalCache } from './queue-signal-cache.js';
 import type { Submissions } from './submission.js';
 import type { TaskCatalog } from './task-catalog.js';
 import type { TaskWaiter } from './task-waiter.js';
@@ -19,6 +20,7 @@ export interface DroverContext {
   readonly registry: Registry;
   readonly taskMetrics: TaskMetrics;
   readonly queueMetrics: QueueMetrics;
+  readonly queueSignals: QueueSignalCache;
   readonly queues: ReadonlySet<string>;
   /** Set on SIGTERM (or when the app closes): /readyz answers 503 so load balancers move away. */
   draining: boolean;

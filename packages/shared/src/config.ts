@@ -42,6 +42,8 @@ export interface DroverConfig {
     docs: boolean;
     /** On SIGTERM, how long /readyz answers 503 before the server stops taking connections. */
     drainDelayMs: number;
+    /** How long /metrics reuses the queue figures it read from the backend. */
+    metricsCacheMs: number;
   };
 
   tasks: {
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       adminTenants: r.list('DROVER_ADMIN_TENANTS', []),
       docs: r.bool('DROVER_DOCS', true),
       drainDelayMs: r.int('DROVER_DRAIN_DELAY_MS', 2000, { min: 0, max: 300_000 }),
+      metricsCacheMs: r.int('DROVER_METRICS_CACHE_MS', 1000, { min: 0, max: 60_000 }),
     },
     tasks: {
       defaultTimeoutMs: r.int('DROVER_TASK_TIMEOUT_MS', 300_000, { min: 1, max: 86_400_000 }),

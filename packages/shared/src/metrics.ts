@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { type Backend, backlogOf } from './backend.js';
+import { type Backend, type QueueCounts, backlogOf } from './backend.js';
 import { SeriesCounter, SeriesHistogram } from './series-metrics.js';
 
 /**
@@ -17,37 +17,64 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
  * registry; nothing is registered globally, so tests can build as many as they like.
  */
 export function createQueueMetrics(registry: Registry) {
+  const gauge = (name: string, help: string, labelNames: readonly string[] = ['queue']) =>
+    metricOnce(registry, name, () => new Gauge({ name, help, labelNames, registers: [registry] }));
   return {
-    depth: metricOnce(registry, 'drover_queue_depth', () => new Gauge({
-      name: 'drover_queue_depth',
-      help: 'Tasks per queue and state (queued, delayed, running, succeeded, failed)',
-      labelNames: ['queue', 'state'] as const,
-      registers: [registry],
-    })),
-    backlog: metricOnce(registry, 'drover_queue_backlog', () => new Gauge({
-      name: 'drover_queue_backlog',
-      help: 'Tasks that need or hold a worker slot (queued + running): the autoscaling signal',
-      labelNames: ['queue'] as const,
-      registers: [registry],
-    })),
-    paused: metricOnce(registry, 'drover_queue_paused', () => new Gauge({
-      name: 'drover_queue_paused',
-      help: '1 when the queue is paused',
-      labelNames: ['queue'] as const,
-      registers: [registry],
-    })),
+    depth: gauge('drover_queue_depth', 'Tasks per queue and state (queued, delayed, running, succeeded, failed, canceled; finished ones while retained)', ['queue', 'state']),
+    backlog: gauge(
+      'drover_queue_backlog',
+      'Runnable backlog: tasks ready to run (waiting, prioritized) plus running ones, the autoscaling signal. Running tasks count, so a pool is not scaled down mid-task; delayed tasks (delay, retry backoff) do not, since more workers would not run them sooner.',
+    ),
+    oldestAge: gauge('drover_queue_oldest_age_seconds', 'Age of the oldest task ready to run (0 when none, or when the transport cannot tell: rabbitmq)'),
+    workers: gauge('drover_queue_workers', 'Live workers taking tasks from the queue (draining ones excluded); a worker serving several queues counts in each'),
+    capacity: gauge('drover_queue_capacity', 'Task slots of the live workers taking tasks from the queue (the sum of their concurrency caps)'),
+    busySlots: gauge('drover_queue_busy_slots', 'Task slots in use in the live workers taking tasks from the queue (a worker serving several queues counts its busy slots in each)'),
+    paused: gauge('drover_queue_paused', '1 when the queue is paused'),
   };
 }
 export type QueueMetrics = ReturnType<typeof createQueueMetrics>;
 
-/** Refreshes the queue gauges from the backend (called on each /metrics scrape). */
-export async function collectQueueMetrics(metrics: QueueMetrics, backend: Backend, queues: readonly string[]): Promise<void> {
-  const all = await Promise.all(queues.map(async (q) => [q, await backend.counts(q)] as const));
-  for (const [queue, c] of all) {
-    for (const state of ['queued', 'delayed', 'running', 'succeeded', 'failed'] as const) {
-      metrics.depth.set({ queue, state }, c[state]);
+const STATES = ['queued', 'delayed', 'running', 'succeeded', 'failed', 'canceled'] as const;
+
+/** One queue's figures, as the gauges export them. */
+export interface QueueSignal {
+  counts: QueueCounts;
+  workers: number;
+  capacity: number;
+  busy: number;
+}
+
+/**
+ * Reads every queue's figures: one counts() call per queue (O(1) backend calls each) and one
+ * workers() call for all of them.
+ */
+export async function readQueueSignals(backend: Backend, queues: readonly string[]): Promise<Map<string, QueueSignal>> {
+  const [counts, workers] = await Promise.all([Promise.all(queues.map((q) => backend.counts(q))), backend.workers()]);
+  const out = new Map<string, QueueSignal>();
+  for (const [i, q] of queues.entries()) out.set(q, { counts: counts[i]!, workers: 0, capacity: 0, busy: 0 });
+  for (const w of workers) {
+    if (w.draining) continue;
+    for (const q of w.queues) {
+      const s = out.get(q);
+      if (!s) continue;
+      s.workers++;
+      s.capacity += w.concurrency;
+      s.busy += w.busy;
     }
+  }
+  return out;
+}
+
+/** Sets the queue gauges from figures read by readQueueSignals(). */
+export function setQueueMetrics(metrics: QueueMetrics, signals: ReadonlyMap<string, QueueSignal>, now = Date.now()): void {
+  for (const [queue, s] of signals) {
+    const c = s.counts;
+    for (const state of STATES) metrics.depth.set({ queue, state }, c[state]);
     metrics.backlog.set({ queue }, backlogOf(c));
+    metrics.oldestAge.set({ queue }, c.oldestQueuedAt === null ? 0 : Math.max(0, (now - c.oldestQueuedAt) / 1000));
+    metrics.workers.set({ queue }, s.workers);
+    metrics.capacity.set({ queue }, s.capacity);
+    metrics.busySlots.set({ queue }, s.busy);
     metrics.paused.set({ queue }, c.paused ? 1 : 0);
   }
 }

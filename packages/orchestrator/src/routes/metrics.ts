@@ -1,21 +1,21 @@
-import { collectQueueMetrics } from '@drover/shared';
+import { setQueueMetrics } from '@drover/shared';
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { ProblemRef } from '../api-schemas.js';
 import { problemError } from '../problem.js';
 
 /**
  * Prometheus text, without authentication: keep it on the cluster network, never expose it
- * publicly. Queue gauges are read from the backend on each scrape, so every replica exports the
- * same figures (query them with max by (queue)).
+ * publicly. Queue gauges are read from the backend (at most once per DROVER_METRICS_CACHE_MS), so
+ * every replica exports the same figures (query them with max by (queue)).
  */
 export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { backend, config, registry, queueMetrics } = app.drover;
+  const { registry, queueMetrics, queueSignals } = app.drover;
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics (do not expose publicly)', tags: ['operations'], security: [], response: { 200: Type.String({ description: 'Prometheus text format' }), 503: ProblemRef } } },
     async (_request, reply) => {
       try {
-        await collectQueueMetrics(queueMetrics, backend, config.queues);
+        setQueueMetrics(queueMetrics, await queueSignals.read());
       } catch (err) {
         // Failing the scrape marks the gauges stale instead of exporting old depths as current.
         app.log.warn({ err }, 'metrics: could not read queue counts');
