@@ -134,3 +134,12 @@ export function createWorkerMetrics(registry: Registry, busy: () => number = () 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
 export { Registry } from 'prom-client';
+
+/**
+ * The scaling query for one queue: what the prometheus-adapter rule behind the HPA, the KEDA
+ * trigger and `drover autoscale --prometheus` ask Prometheus. Every orchestrator replica
+ * exports the same backlog, hence max, not sum.
+ */
+export function scalingQuery(queue: string): string {
+  return `max by (queue) (drover_queue_backlog{queue="${queue}"})`;
+}
