@@ -2,7 +2,6 @@ import { Registry } from 'prom-client';
 import { AllowList } from './allow-list.js';
 import { decodeBody, detectCharset } from './charset.js';
 import { type BlockReason, classify } from './classify.js';
-import { extractHtml, parseHtml } from './extract.js';
 import { MemoryModeMemory, type ModeMemory, RedisModeMemory } from './mode-memory.js';
 import { type LimitSpec, MemoryRateLimitStore, RateLimiter, RedisRateLimitStore } from './rate-limit.js';
 import { ScrapeError, ScrapeErrorCodes } from './scrape-error.js';
@@ -79,7 +78,8 @@ export function createScraper(options: ScraperOptions): Scraper {
     }
   };
 
-  const standardResult = (run: ScrapeRun, page: FetchedPage, input: ScrapeRequest, fetchMs: number) => {
+  const standardResult = async (run: ScrapeRun, page: FetchedPage, input: ScrapeRequest, fetchMs: number) => {
+    const { extractHtml, parseHtml } = await htmlTools();
     const mime = mimeOf(page.contentType) ?? 'text/html';
     const isHtml = HTML_TYPES.has(mime);
     const text = decodeBody(page.body, detectCharset(page.contentType, page.body, isHtml));
@@ -112,6 +112,7 @@ export function createScraper(options: ScraperOptions): Scraper {
     const finalUrl = res.finalUrl ?? run.url.toString();
     const mime = mimeOf(res.contentType) ?? 'text/html';
     const text = decodeBody(res.body, detectCharset(res.contentType, res.body, HTML_TYPES.has(mime)));
+    const { extractHtml, parseHtml } = await htmlTools();
     const raw = zrOptions.response_type !== undefined || zrOptions.css_extractor !== undefined || !HTML_TYPES.has(mime);
     const extracted = raw ? { content: text, title: undefined, links: [] as string[] } : extractHtml(parseHtml(text), finalUrl, input.format ?? 'text', input.selector);
     const result: ScrapeResult = {
@@ -142,7 +143,7 @@ export function createScraper(options: ScraperOptions): Scraper {
     }
     const t0 = Date.now();
     const page = await fetchStandard(run, headers);
-    const { result, verdict } = standardResult(run, page, input, Date.now() - t0);
+    const { result, verdict } = await standardResult(run, page, input, Date.now() - t0);
     if (mode === 'standard' || verdict.kind === 'ok') {
       if (mode === 'auto' && verdict.kind === 'ok') await modes.set(domain, 'standard');
       return result;
@@ -269,4 +270,14 @@ function unwrap(err: unknown): unknown {
     e = e.cause;
   }
   return e instanceof ScrapeError ? e : err;
+}
+
+/**
+ * The HTML parser and converters (cheerio, turndown) load on the first scrape, not at start:
+ * they are most of a worker's start-up time, and a worker that never scrapes never needs them.
+ */
+let extractModule: Promise<typeof import('./extract.js')> | undefined;
+function htmlTools(): Promise<typeof import('./extract.js')> {
+  extractModule ??= import('./extract.js');
+  return extractModule;
 }

@@ -37,7 +37,7 @@ export class PrometheusServer {
   static async start(options: PrometheusServerOptions): Promise<PrometheusServer> {
     const bin = process.env['DROVER_TEST_PROMETHEUS_BIN'] ?? 'prometheus';
     const dir = mkdtempSync(join(tmpdir(), 'drover-prometheus-'));
-    const interval = `${options.scrapeIntervalSeconds ?? 1}s`;
+    const interval = `${Math.round((options.scrapeIntervalSeconds ?? 1) * 1000)}ms`;
     const lines = ['global:', `  scrape_interval: ${interval}`, `  evaluation_interval: ${interval}`];
     if (options.ruleFiles?.length) lines.push('rule_files:', ...options.ruleFiles.map((f) => `  - ${JSON.stringify(f)}`));
     lines.push('scrape_configs:');

@@ -18,7 +18,7 @@ export interface ProcessExecutorOptions {
  */
 export class ProcessExecutor implements Executor {
   readonly describe: string;
-  private readonly live: Array<{ name: string; child: ChildProcess }> = [];
+  private readonly live: Array<{ name: string; port: number; child: ChildProcess }> = [];
   private readonly stopping = new Set<Promise<unknown>>();
   private seq = 0;
 
@@ -34,9 +34,14 @@ export class ProcessExecutor implements Executor {
     return this.live.length;
   }
 
-  /** PIDs of the workers that count as replicas (not those draining). */
-  pids(): number[] {
-    return this.live.map((w) => w.child.pid ?? -1);
+  /** The workers that count as replicas (not those draining): name, PID and health port. */
+  workers(): Array<{ name: string; pid: number; port: number }> {
+    return this.live.map((w) => ({ name: w.name, pid: w.child.pid ?? -1, port: w.port }));
+  }
+
+  /** Processes alive, draining ones included: what the machine is paying for. */
+  alive(): number {
+    return this.live.length + this.stopping.size;
   }
 
   async scale(replicas: number): Promise<void> {
@@ -59,9 +64,10 @@ export class ProcessExecutor implements Executor {
     const [file, ...args] = this.options.command.split(/\s+/).filter(Boolean);
     if (!file) throw new Error('the worker command is empty');
     const name = `autoscaled-${process.pid}-${++this.seq}`;
+    const port = await freePort();
     const child = spawn(file, args, {
       cwd: this.options.cwd,
-      env: { ...this.options.env, DROVER_WORKER_PORT: String(await freePort()), DROVER_INSTANCE: name },
+      env: { ...this.options.env, DROVER_WORKER_PORT: String(port), DROVER_INSTANCE: name },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.on('error', (err) => this.options.onOutput?.(name, `failed to start: ${err.message}`));
@@ -70,7 +76,7 @@ export class ProcessExecutor implements Executor {
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
-    this.live.push({ name, child });
+    this.live.push({ name, port, child });
   }
 
   private stopOne(child: ChildProcess): void {
