@@ -4,6 +4,7 @@ import { scalingQuery } from '@drover/shared';
 import { PrometheusServer, freePort, testRedisUrl, uniqueName, waitUntil } from '@drover/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../support/api-client.js';
+import { dashboardQueries, readDashboard } from '../support/grafana-dashboard.js';
 import { ServiceProcess, waitReady } from '../support/service-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -67,7 +68,8 @@ describe('the scaling signal, live through Prometheus', () => {
   it('returns the backlog and the backlog per worker as tasks are submitted and drained', async () => {
     await settlesAt(scalingQuery('general'), 0, 'an empty queue');
     await settlesAt('max by (queue) (drover_queue_workers{queue="general"})', 2, 'two workers');
-    expect(await prometheus.queryScalar('sum(drover_worker_capacity)')).toBe(4);
+    // Each worker target is scraped on its own schedule: wait until both have been.
+    await settlesAt('sum(drover_worker_capacity)', 4, 'two workers of 2 slots, both scraped');
 
     // Hold a known backlog: pause, submit 12, and 3 delayed ones that must not count.
     expect((await api.request('POST', '/v1/queues/general/pause')).status).toBe(200);
@@ -85,5 +87,14 @@ describe('the scaling signal, live through Prometheus', () => {
     await settlesAt('queue:drover_backlog_per_worker:ratio{queue="general"}', 0, 'no backlog per worker');
     expect(await prometheus.queryScalar('max by (queue) (drover_queue_depth{queue="general",state="succeeded"})')).toBe(12);
     expect(await prometheus.queryScalar('max by (queue) (drover_queue_depth{queue="general",state="delayed"})')).toBe(3);
+
+    // The provisioned Grafana dashboard's queries return data from this live stack (the scraper's
+    // panels excepted: no scrape ran).
+    const empty: string[] = [];
+    for (const { title, expr } of dashboardQueries(readDashboard(), 'general')) {
+      if (expr.includes('drover_scraper_')) continue;
+      if ((await prometheus.query(expr)).length === 0) empty.push(`${title}: ${expr}`);
+    }
+    expect(empty).toEqual([]);
   }, 90_000);
 });
