@@ -5,6 +5,7 @@ import { PrometheusServer, freePort, testRedisUrl, uniqueName, waitUntil } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../support/api-client.js';
 import { dashboardQueries, readDashboard } from '../support/grafana-dashboard.js';
+import { adapterQuery, kedaQuery } from '../support/rendered-queries.js';
 import { ServiceProcess, waitReady } from '../support/service-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -77,6 +78,12 @@ describe('the scaling signal, live through Prometheus', () => {
     expect((await api.request('POST', '/v1/tasks/batch', { tasks })).status).toBe(201);
     expect((await api.request('POST', '/v1/tasks/batch', { tasks: [1, 2, 3].map(() => ({ type: 'sleep', input: { ms: 1 }, delayMs: 600_000 })) })).status).toBe(201);
     await settlesAt(scalingQuery('general'), 12, 'a backlog of 12');
+    // The exact queries the Kubernetes autoscalers run, as the rendered manifests carry them.
+    const keda = kedaQuery('general');
+    const adapter = adapterQuery('general');
+    expect(keda).toBe(scalingQuery('general'));
+    expect(await prometheus.query(keda)).toEqual([{ labels: { queue: 'general' }, value: 12 }]);
+    expect(await prometheus.query(adapter)).toEqual([{ labels: { queue: 'general' }, value: 12 }]);
     await settlesAt('queue:drover_backlog_per_worker:ratio{queue="general"}', 6, 'the recording rule: 12 tasks / 2 workers');
     expect(await prometheus.query(scalingQuery('general'))).toEqual([{ labels: { queue: 'general' }, value: 12 }]);
     expect(await prometheus.queryScalar('max by (queue) (drover_queue_oldest_age_seconds{queue="general"})')).toBeGreaterThan(0);
@@ -84,6 +91,7 @@ describe('the scaling signal, live through Prometheus', () => {
     // Drain: the running ones count until they finish, then the signal falls to 0.
     expect((await api.request('POST', '/v1/queues/general/resume')).status).toBe(200);
     await settlesAt(scalingQuery('general'), 0, 'a drained queue');
+    expect(await prometheus.query(adapterQuery('general'))).toEqual([{ labels: { queue: 'general' }, value: 0 }]);
     await settlesAt('queue:drover_backlog_per_worker:ratio{queue="general"}', 0, 'no backlog per worker');
     expect(await prometheus.queryScalar('max by (queue) (drover_queue_depth{queue="general",state="succeeded"})')).toBe(12);
     expect(await prometheus.queryScalar('max by (queue) (drover_queue_depth{queue="general",state="delayed"})')).toBe(3);
