@@ -1,6 +1,7 @@
 import { DroverError, isDroverError } from './errors.js';
 import type { AttemptContext, TaskHandler } from './backend.js';
 import type { TaskError, TaskRecord } from './task.js';
+import { CANCELED_ERROR } from './task-rules.js';
 
 /**
  * How one attempt ended. Every backend runs handlers through runAttempt(), so timeout, cancel
@@ -25,7 +26,6 @@ export interface AttemptOptions {
 
 type AbortWhy = 'timeout' | 'canceled' | 'interrupted';
 
-const CANCELED: TaskError = { code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false };
 
 /**
  * One attempt of a task, and the context its handler receives. This is on every task's path,
@@ -111,7 +111,7 @@ export class Attempt implements AttemptContext {
   }
 
   private abortedOutcome(): AttemptOutcome {
-    if (this.why === 'canceled') return { kind: 'canceled', error: CANCELED };
+    if (this.why === 'canceled') return { kind: 'canceled', error: CANCELED_ERROR };
     if (this.why === 'interrupted') return { kind: 'interrupted' };
     return { kind: 'failed', error: classifyError(this.controller?.signal.reason) };
   }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { runAttempt } from '../attempt.js';
-import { backoffDelay } from '../backoff.js';
+import { CANCELED_ERROR, cancelEffect, decideAfterAttempt } from '../task-rules.js';
 import type {
   Backend,
   ConsumeOptions,
@@ -15,7 +15,7 @@ import type {
 import { DroverError } from '../errors.js';
 import { submissionFingerprint } from '../fingerprint.js';
 import { storing } from '../stored-json.js';
-import { FINISHED_STATUSES, type SubmitRequest, type SubmitResult, type TaskRecord, type TaskStatus } from '../task.js';
+import { type SubmitRequest, type SubmitResult, type TaskRecord, type TaskStatus } from '../task.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { newTaskId } from '../task-id.js';
 
@@ -143,16 +143,20 @@ export class MemoryBackend implements Backend {
     const e = this.tasks.get(id);
     if (!e) return null;
     const r = e.record;
-    if (FINISHED_STATUSES.has(r.status)) return clone(r);
-    if (r.status === 'running') {
-      e.cancel?.abort();
-      return clone(r);
+    switch (cancelEffect(r.status)) {
+      case 'finished':
+        return clone(r);
+      case 'abort-running':
+        e.cancel?.abort();
+        return clone(r);
+      case 'cancel-now': {
+        if (e.timer) clearTimeout(e.timer);
+        const q = this.queue(r.queue);
+        q.ready = q.ready.filter((x) => x !== e);
+        this.finish(e, 'canceled', { error: { ...CANCELED_ERROR } });
+        return clone(r);
+      }
     }
-    if (e.timer) clearTimeout(e.timer);
-    const q = this.queue(r.queue);
-    q.ready = q.ready.filter((x) => x !== e);
-    this.finish(e, 'canceled', { error: { code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false } });
-    return clone(r);
   }
 
   async consume(queue: string, options: ConsumeOptions): Promise<Consumer> {
@@ -264,30 +268,29 @@ export class MemoryBackend implements Backend {
   settle(entry: Entry, outcome: Awaited<ReturnType<typeof runAttempt>>): void {
     const r = entry.record;
     entry.cancel = undefined;
-    switch (outcome.kind) {
-      case 'succeeded':
-        this.finish(entry, 'succeeded', { output: outcome.output });
+    const decision = decideAfterAttempt(outcome, entry.counted, { maxAttempts: r.maxAttempts, backoffMs: entry.backoffMs });
+    switch (decision.kind) {
+      case 'succeed':
+        this.finish(entry, 'succeeded', { output: outcome.kind === 'succeeded' ? outcome.output : null });
         return;
-      case 'canceled':
-        this.finish(entry, 'canceled', { error: outcome.error });
+      case 'cancel':
+        this.finish(entry, 'canceled', { error: decision.error });
         return;
-      case 'interrupted':
-        // Not this attempt's fault: it does not count against maxAttempts, and the task runs
-        // again (as the next attempt, so the handler can tell it ran before).
+      case 'requeue':
+        // The attempt does not count; the task runs again as the next attempt (record.attempt).
         entry.counted -= 1;
         r.status = 'queued';
         this.enqueue(entry);
         this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'queued', at: Date.now() });
         return;
-      case 'failed':
-        if (outcome.error.retryable && entry.counted < r.maxAttempts) {
-          r.error = outcome.error;
-          r.status = 'delayed';
-          this.schedule(entry, backoffDelay(entry.counted, entry.backoffMs));
-          this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'delayed', at: Date.now() });
-          return;
-        }
-        this.finish(entry, 'failed', { error: outcome.error });
+      case 'retry':
+        r.error = decision.error;
+        r.status = 'delayed';
+        this.schedule(entry, decision.delayMs);
+        this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'delayed', at: Date.now() });
+        return;
+      case 'fail':
+        this.finish(entry, 'failed', { error: decision.error });
         return;
     }
   }

@@ -32,6 +32,7 @@ import { redisOptionsFromUrl, unavailable } from './redis-options.js';
 import { SubmitBatcher } from './submit-batcher.js';
 import { TaskIndex } from './task-index.js';
 import { WorkerRegistry } from './worker-registry.js';
+import { MAX_WORKER_LOSSES } from '../../task-rules.js';
 
 export type { BullmqBackendOptions } from './bullmq-backend-options.js';
 
@@ -158,7 +159,7 @@ export class BullmqBackend implements Backend {
       resultTtlSeconds: this.options.resultTtlSeconds,
       lockDurationMs: this.options.lockDurationMs ?? 30_000,
       stalledIntervalMs: this.options.stalledIntervalMs ?? 15_000,
-      maxStalledCount: this.options.maxStalledCount ?? 2,
+      maxStalledCount: this.options.maxStalledCount ?? MAX_WORKER_LOSSES,
       onError: this.onError,
       onClosed: (c) => this.consumers.delete(c),
     });

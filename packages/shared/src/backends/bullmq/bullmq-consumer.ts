@@ -2,9 +2,9 @@ import { type ConnectionOptions, type Job, type MinimalJob, UnrecoverableError, 
 import type { RedisOptions } from 'ioredis';
 import { Attempt, type AttemptOutcome } from '../../attempt.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
-import { backoffDelay } from '../../backoff.js';
 import { IsoTimeMemo } from '../../iso-time.js';
 import { SlotTable } from '../../slot-table.js';
+import { decideAfterAttempt, retryDelay } from '../../task-rules.js';
 import type { TaskRecord } from '../../task.js';
 import type { CancelRelay, RunningAttempts } from './cancel-relay.js';
 import { CANCELED_REASON, type JobData, encodeTaskError, toDroverPriority } from './job-record.js';
@@ -57,18 +57,25 @@ export class BullmqConsumer implements Consumer {
     };
 
     /**
-     * What BullMQ understands of an attempt's outcome: a value, or an error it classifies. Not
-     * async: a returned value settles the job's promise without another promise in between.
+     * The rules' decision on an attempt's outcome, told to BullMQ: a value, or an error it
+     * classifies (a plain Error is retried by BullMQ, with the rules' delay through the backoff
+     * strategy below; UnrecoverableError is final). Not async: a returned value settles the job's
+     * promise without another promise in between.
      */
     const settle = (outcome: AttemptOutcome, job: Job<JobData>, token: string | undefined): unknown => {
-      switch (outcome.kind) {
-        case 'succeeded':
-          return outcome.output;
-        case 'failed':
-          throw outcome.error.retryable ? new Error(encodeTaskError(outcome.error)) : new UnrecoverableError(encodeTaskError(outcome.error));
-        case 'canceled':
+      if (outcome.kind === 'succeeded') return outcome.output; // the hot path: no decision object
+      // attemptsMade counts the attempts finished before this one; this one counts too.
+      const decision = decideAfterAttempt(outcome, job.attemptsMade + 1, { maxAttempts: job.opts.attempts || 1, backoffMs: 0 });
+      switch (decision.kind) {
+        case 'succeed':
+          return null; // not reached: success returned above
+        case 'retry':
+          throw new Error(encodeTaskError(decision.error));
+        case 'fail':
+          throw new UnrecoverableError(encodeTaskError(decision.error));
+        case 'cancel':
           throw new UnrecoverableError(CANCELED_REASON);
-        case 'interrupted':
+        case 'requeue':
           // Back to the queue now, and the attempt does not count. If that fails (Redis gone),
           // the job stays active and the stalled checker puts it back once its lock expires.
           return job
@@ -95,7 +102,7 @@ export class BullmqConsumer implements Consumer {
       removeOnFail: { age: options.resultTtlSeconds },
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) =>
-          backoffDelay(attemptsMade, (job?.opts.backoff as { delay?: number } | undefined)?.delay ?? 0),
+          retryDelay(attemptsMade, { maxAttempts: job?.opts.attempts || 1, backoffMs: (job?.opts.backoff as { delay?: number } | undefined)?.delay ?? 0 }),
       },
     });
     this.worker.on('error', options.onError);

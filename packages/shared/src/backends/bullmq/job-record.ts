@@ -1,4 +1,5 @@
 import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
+import { CANCELED_ERROR as CANCELED_RULE_ERROR, WORKER_LOST_ERROR } from '../../task-rules.js';
 
 /**
  * The BullMQ job is the task record: its name is the task type, its data carries the input and
@@ -50,12 +51,12 @@ export function decodeTaskError(failedReason: string | undefined): TaskError | n
     }
   }
   // Written by BullMQ itself: the stalled checker gave up on a job whose workers kept dying.
-  const lost = /stalled/i.test(failedReason);
-  return { code: lost ? 'DROVER_ERR_WORKER_LOST' : 'DROVER_ERR_TASK_FAILED', message: failedReason, retryable: lost };
+  if (/stalled/i.test(failedReason)) return { ...WORKER_LOST_ERROR };
+  return { code: 'DROVER_ERR_TASK_FAILED', message: failedReason, retryable: false };
 }
 
-export const CANCELED_CODE = 'DROVER_ERR_TASK_CANCELED';
-export const CANCELED_ERROR: TaskError = { code: CANCELED_CODE, message: 'Task was canceled.', retryable: false };
+export const CANCELED_ERROR: TaskError = CANCELED_RULE_ERROR;
+export const CANCELED_CODE = CANCELED_ERROR.code;
 export const CANCELED_REASON = encodeTaskError(CANCELED_ERROR);
 
 /** The raw job hash as HGETALL returns it. */

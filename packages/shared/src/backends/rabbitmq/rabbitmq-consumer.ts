@@ -1,7 +1,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { Attempt, type AttemptOutcome } from '../../attempt.js';
-import { backoffDelay } from '../../backoff.js';
+import { decideAfterAttempt } from '../../task-rules.js';
 import { SlotTable } from '../../slot-table.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import type { TaskRecord } from '../../task.js';
@@ -214,24 +214,29 @@ export class RabbitmqConsumer implements Consumer {
     let ok: boolean;
     let requeue = false;
     let dead = false;
-    switch (outcome.kind) {
-      case 'succeeded':
-        ok = await this.recordOutcome({ id: task.id, token, status: 'succeeded', output: outcome.output, error: null });
+    if (outcome.kind === 'succeeded') {
+      // The hot path: success needs no decision object.
+      if (await this.recordOutcome({ id: task.id, token, status: 'succeeded', output: outcome.output, error: null })) return acks.ack(msg);
+      return acks.nack(msg, true);
+    }
+    const decision = decideAfterAttempt(outcome, claimed.counted, { maxAttempts: task.maxAttempts, backoffMs: claimed.backoffMs });
+    switch (decision.kind) {
+      case 'succeed':
+        ok = false; // not reached: success returned above
         break;
-      case 'canceled':
-        ok = await this.recordOutcome({ id: task.id, token, status: 'canceled', output: null, error: outcome.error });
+      case 'cancel':
+        ok = await this.recordOutcome({ id: task.id, token, status: 'canceled', output: null, error: decision.error });
         break;
-      case 'interrupted':
+      case 'requeue':
         ok = await persist(() => store.requeue(task, token));
         requeue = true;
         break;
-      case 'failed':
-        if (outcome.error.retryable && claimed.counted < task.maxAttempts) {
-          ok = await persist(() => store.retry(task, token, outcome.error, backoffDelay(claimed.counted, claimed.backoffMs)));
-        } else {
-          ok = await this.recordOutcome({ id: task.id, token, status: 'failed', output: null, error: outcome.error });
-          dead = true;
-        }
+      case 'retry':
+        ok = await persist(() => store.retry(task, token, decision.error, decision.delayMs));
+        break;
+      case 'fail':
+        ok = await this.recordOutcome({ id: task.id, token, status: 'failed', output: null, error: decision.error });
+        dead = true;
         break;
     }
     // When Redis stayed unreachable the message goes back; its lease decides who runs it next.

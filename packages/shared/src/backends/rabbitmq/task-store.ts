@@ -6,6 +6,7 @@ import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
 import { storedJson } from '../../stored-json.js';
 import type { TaskKeys } from './task-keys.js';
 import * as scripts from './task-scripts.js';
+import { CANCELED_ERROR as CANCELED_RULE_ERROR, MAX_WORKER_LOSSES, WORKER_LOST_ERROR as WORKER_LOST_RULE_ERROR } from '../../task-rules.js';
 
 /** The fields of a task that never change after submit, stored as one JSON string. */
 export interface StaticFields {
@@ -57,13 +58,9 @@ export interface RunningTask {
 /** Retained finished tasks, one sorted set each (score = finish time). */
 const FINISHED = ['succeeded', 'failed', 'canceled'] as const;
 
-const CANCELED_ERROR = JSON.stringify({ code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false });
-// retryable as on the bullmq backend: the workers died, which a later run may survive.
-const WORKER_LOST_ERROR = JSON.stringify({
-  code: 'DROVER_ERR_WORKER_LOST',
-  message: 'The workers running this task were lost (crash, OOM, SIGKILL) more often than tolerated; it was failed instead of being run again.',
-  retryable: true,
-});
+// The rules' errors, as the scripts store them.
+const CANCELED_ERROR = JSON.stringify(CANCELED_RULE_ERROR);
+const WORKER_LOST_ERROR = JSON.stringify(WORKER_LOST_RULE_ERROR);
 /** How long a freshly submitted task waits in the outbox before the relay re-publishes it. */
 export const OUTBOX_GRACE_MS = 5000;
 
@@ -83,7 +80,7 @@ export class TaskStore {
     readonly keys: TaskKeys,
     private readonly resultTtlSeconds: number,
     /** Lost workers (lease expired mid-run) a task survives; one more and it is failed. */
-    private readonly maxWorkerLosses = 2,
+    private readonly maxWorkerLosses = MAX_WORKER_LOSSES,
   ) {
     const define = (name: keyof Scripts, numberOfKeys: number, lua: string) => {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
