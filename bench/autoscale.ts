@@ -19,7 +19,7 @@ import { AutoscaleScenario, type DrainResult } from '../test/support/autoscale-s
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, period: { type: 'string', default: '0.5' }, tasks: { type: 'string', default: '2000' }, 'skip-min': { type: 'boolean' } } });
-if (!existsSync(resolve(ROOT, 'packages/worker/dist/main.js'))) {
+if (!existsSync(resolve(ROOT, 'packages/worker/dist/worker.mjs'))) {
   console.log('building dist/ (npm run build) ...');
   if (spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) process.exit(1);
 }
@@ -29,7 +29,8 @@ const scenario = await AutoscaleScenario.start({
   redisUrl: process.env['DROVER_BENCH_REDIS_URL'] ?? redis!.url,
   ...options,
   periodSeconds: Number(values.period),
-  workerCommand: `${process.execPath} packages/worker/dist/main.js`,
+  // The bundled worker, as the image runs it (packages/worker/bundle.mjs).
+  workerCommand: process.env.DROVER_BENCH_WORKER ?? `${process.execPath} packages/worker/dist/worker.mjs`,
 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fixedMax: DrainResult[] = [];

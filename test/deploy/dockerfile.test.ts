@@ -12,8 +12,9 @@ const createIgnore = createRequire(import.meta.url)('@balena/dockerignore') as t
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable, not a JS template
 const NODE_IMAGE_REF = '${NODE_IMAGE}';
 const SERVICES = [
-  { name: 'orchestrator', portVar: 'DROVER_PORT', port: '8080' },
-  { name: 'worker', portVar: 'DROVER_WORKER_PORT', port: '9090' },
+  { name: 'orchestrator', portVar: 'DROVER_PORT', port: '8080', entry: 'packages/orchestrator/dist/main.js' },
+  // The worker runs its bundle (packages/worker/bundle.mjs), built by npm run build.
+  { name: 'worker', portVar: 'DROVER_WORKER_PORT', port: '9090', entry: 'packages/worker/dist/worker.mjs' },
 ] as const;
 type Service = (typeof SERVICES)[number];
 
@@ -71,7 +72,7 @@ function dockerfileViolations(text: string, svc: Service): string[] {
   const cmdInstr = final.filter((i) => i.getKeyword() === 'CMD').at(-1);
   const cmd = cmdInstr ? execForm(cmdInstr) : null;
   if (!cmd) out.push('CMD is missing or not exec form');
-  else if (cmd[0] !== 'node' || cmd[1] !== `packages/${svc.name}/dist/main.js` || cmd.some((a) => /tsx|\.ts$/.test(a))) out.push(`CMD must run the compiled packages/${svc.name}/dist/main.js with node: ${JSON.stringify(cmd)}`);
+  else if (cmd[0] !== 'node' || cmd[1] !== svc.entry || cmd.some((a) => /tsx|\.ts$/.test(a))) out.push(`CMD must run the compiled ${svc.entry} with node: ${JSON.stringify(cmd)}`);
 
   const health = final.filter((i) => i.getKeyword() === 'HEALTHCHECK').at(-1);
   const healthText = health?.getArgumentsContent() ?? '';
