@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { loadConfig } from '@drover/shared';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
+import { loadCompose } from '../support/deploy-files.js';
 import { parseEnvFile } from '../support/env-file.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -15,19 +16,6 @@ const run = promisify(execFile);
 
 // A parsed YAML document, checked field by field below.
 type Doc = any;
-
-/** Compose's interpolation, with an empty environment: `${VAR:-default}` / `${VAR-default}` take the default. */
-function interpolate(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (_m, _name, fallback: string | undefined) => fallback ?? '');
-  if (Array.isArray(value)) return value.map(interpolate);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v)]));
-  return value;
-}
-
-/** The file as Compose sees it: anchors and `<<` merges resolved, variables at their defaults. */
-function loadCompose(text = readFileSync(resolve(COMPOSE_DIR, 'compose.yaml'), 'utf8')): Doc {
-  return interpolate(parseYaml(text, { merge: true }));
-}
 
 function seconds(duration: string | undefined): number {
   if (!duration) return 10; // Compose's default stop grace period

@@ -1,26 +1,21 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { loadCompose, renderKustomize } from '../support/deploy-files.js';
 import { parseEnvFile } from '../support/env-file.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const read = (p: string) => readFileSync(resolve(ROOT, p), 'utf8');
-const defaults = (v: string) => v.replace(/\$\{[A-Z0-9_]+:?-([^}]*)\}/g, '$1');
 
 /** What a compose service's container sees: its env files, then its `environment` (at defaults). */
 function composeEnv(service: string): Record<string, string> {
-  const doc = parseYaml(read('compose/compose.yaml'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
-  const environment = Object.fromEntries(Object.entries(doc.services[service]?.environment ?? {}).map(([k, v]) => [k, defaults(String(v))]));
+  const environment = Object.fromEntries(Object.entries<unknown>(loadCompose().services[service]?.environment ?? {}).map(([k, v]) => [k, String(v)]));
   return { ...parseEnvFile(read('compose/drover.env')), ...environment };
 }
 
 /** What a Kubernetes container sees from the rendered base: the drover-config ConfigMap, then its literal env. */
 function kubernetesEnv(deployment: string): Record<string, string> {
-  const rendered = execFileSync('kubectl', ['kustomize', resolve(ROOT, 'k8s/base')], { encoding: 'utf8' });
-  // biome-ignore lint/suspicious/noExplicitAny: rendered manifests, read field by field
-  const docs = parseAllDocuments(rendered).map((d) => d.toJS() as any);
+  const docs = renderKustomize('k8s/base');
   const config = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name.startsWith('drover-config'));
   const pod = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === deployment)?.spec.template.spec;
   expect(pod, `Deployment ${deployment}`).toBeDefined();
@@ -72,12 +67,11 @@ describe('compose and Kubernetes configure Drover with the same variables', () =
   });
 
   it('the servers beside Drover run the same images on both', () => {
-    const doc = parseYaml(read('compose/compose.yaml'), { merge: true }) as { services: Record<string, { image: string }> };
-    const compose = Object.fromEntries(['redis', 'rabbitmq', 'qdrant', 'neo4j'].map((s) => [s, doc.services[s]!.image]));
+    const doc = loadCompose();
+    const compose = Object.fromEntries(['redis', 'rabbitmq', 'qdrant', 'neo4j'].map((s) => [s, doc.services[s].image as string]));
     const images = new Set<string>();
     for (const overlay of ['test/deploy/fixtures/k8s/prod-rabbitmq', 'test/deploy/fixtures/k8s/prod-memory']) {
-      const rendered = execFileSync('kubectl', ['kustomize', resolve(ROOT, overlay)], { encoding: 'utf8' });
-      for (const [, image] of rendered.matchAll(/image: (\S+)/g)) images.add(image!);
+      for (const [, image] of JSON.stringify(renderKustomize(overlay)).matchAll(/"image":"([^"]+)"/g)) images.add(image!);
     }
     for (const [service, image] of Object.entries(compose)) {
       expect([...images].filter((i) => i.split(':')[0] === image.split(':')[0]), service).toEqual([image]);

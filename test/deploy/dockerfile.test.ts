@@ -119,6 +119,19 @@ describe('container images', () => {
     });
   }
 
+  it('the two Dockerfiles are the same but for the service: its name, port and entry file', () => {
+    // Docker has no include; one per service is the rule. This keeps them from drifting apart.
+    const generic = (svc: Service) =>
+      readFileSync(resolve(ROOT, `packages/${svc.name}/Dockerfile`), 'utf8')
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .join('\n')
+        .replaceAll(svc.entry, '<entry>')
+        .replaceAll(svc.portVar, '<port var>')
+        .replaceAll(svc.port, '<port>');
+    expect(generic(SERVICES[1])).toBe(generic(SERVICES[0]));
+  });
+
   it('.dockerignore keeps out dependencies, builds, git, tests and secrets, and keeps in the sources', () => {
     const ig = dockerignore();
     for (const p of ['node_modules/x', 'packages/worker/node_modules/x', 'packages/shared/dist/index.js', '.git/HEAD', 'compose/secrets.env', 'packages/shared/test/a.test.ts', 'test/e2e/distributed.test.ts', 'bench/run.ts', '.env']) {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -15,7 +14,8 @@ import * as networkingV1 from 'kubernetes-models/networking.k8s.io/v1';
 import * as policyV1 from 'kubernetes-models/policy/v1';
 import * as coreV1 from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
+import { renderKustomize } from '../support/deploy-files.js';
 
 /**
  * The Kubernetes manifests (k8s/): every overlay is rendered with `kubectl kustomize` (no
@@ -39,10 +39,7 @@ const PROD: readonly Overlay[] = ['prod', 'prod-keda', 'region-eu', 'region-us']
 const REGION: Partial<Record<Overlay, string>> = { 'region-eu': 'eu', 'region-us': 'us' };
 const autoscalerOf = (o: Overlay): 'hpa' | 'keda' => (o === 'prod-keda' ? 'keda' : 'hpa');
 
-function render(overlay: string): K8s[] {
-  const out = execFileSync('kubectl', ['kustomize', `k8s/overlays/${overlay}`], { cwd: ROOT, encoding: 'utf8' });
-  return parseAllDocuments(out).map((d) => d.toJS() as K8s).filter(Boolean);
-}
+const render = (overlay: string) => renderKustomize(`k8s/overlays/${overlay}`) as K8s[];
 const rendered = new Map<Overlay, K8s[]>(OVERLAYS.map((o) => [o, render(o)]));
 /** A fresh copy of an overlay's objects, to mutate. */
 const fresh = (o: Overlay): K8s[] => structuredClone(rendered.get(o)!);

@@ -5,14 +5,14 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { testRedisUrl, uniqueName } from '@drover/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { parseAutoscaleArgs } from '../../packages/cli/src/autoscale/autoscale-options.js';
+import { loadCompose } from '../support/deploy-files.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DOCS = ['docs/compose.md', 'docs/autoscaling.md', 'docs/backup.md', 'docs/kubernetes.md'].filter((d) => existsSync(resolve(ROOT, d)));
 const run = promisify(execFile);
 
-const compose = parseYaml(readFileSync(resolve(ROOT, 'compose/compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { profiles?: string[] }> };
+const compose = loadCompose() as { services: Record<string, { profiles?: string[] }> };
 const profiles = new Set(Object.values(compose.services).flatMap((s) => s.profiles ?? []));
 
 function blocks(doc: string, lang: string): string[] {

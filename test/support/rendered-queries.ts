@@ -1,13 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-
-// biome-ignore lint/suspicious/noExplicitAny: rendered manifests, read field by field
-function render(overlay: string): any[] {
-  return parseAllDocuments(execFileSync('kubectl', ['kustomize', resolve(ROOT, overlay)], { encoding: 'utf8' })).map((d) => d.toJS());
-}
+import { parse as parseYaml } from 'yaml';
+import { renderKustomize as render } from './deploy-files.js';
 
 /** The PromQL the KEDA ScaledObject of a queue's workers runs, from the rendered prod-keda overlay. */
 export function kedaQuery(queue: string): string {

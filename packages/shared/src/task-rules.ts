@@ -25,10 +25,6 @@ export const TASK_MOVES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   canceled: [],
 };
 
-export function canMove(from: TaskStatus, to: TaskStatus): boolean {
-  return TASK_MOVES[from].includes(to);
-}
-
 export const CANCELED_ERROR: TaskError = Object.freeze({ code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false });
 
 /** Retryable, as a later run may survive what killed the workers. */
@@ -40,41 +36,12 @@ export const WORKER_LOST_ERROR: TaskError = Object.freeze({
 
 /**
  * Workers a task may lose mid-run (crash, OOM, SIGKILL: its lock or lease expires) and still run
- * again; one more loss fails it with WORKER_LOST_ERROR. A loss is not the handler's failure, so
- * it does not count against maxAttempts.
+ * again; the next loss fails it with WORKER_LOST_ERROR. A loss is not the handler's failure, so
+ * it does not count against maxAttempts. The loss is found inside atomic scripts, which take
+ * this limit as an argument: BullMQ's stalled checker (maxStalledCount) and the rabbitmq
+ * backend's END_IF_LOST script.
  */
 export const MAX_WORKER_LOSSES = 2;
-
-/**
- * Whether a task whose worker was lost for the `losses`-th time runs again. The loss is found
- * inside atomic scripts, which apply this comparison with the limit passed from here: BullMQ's
- * stalled checker (maxStalledCount) and the rabbitmq backend's END_IF_LOST script.
- */
-export function rerunsAfterWorkerLoss(losses: number, maxLosses = MAX_WORKER_LOSSES): boolean {
-  return losses <= maxLosses;
-}
-
-/** What the retry policy of a task is. */
-export interface RetryPolicy {
-  maxAttempts: number;
-  /** Base of the exponential backoff between attempts. */
-  backoffMs: number;
-}
-
-/**
- * Attempt counting. `record.attempt` counts every run started (so a handler can tell a first run
- * from a repeat); the attempts that count against maxAttempts are the runs that ended in a
- * failure, a success or a cancel. A run a shutdown interrupted, or whose worker was lost, does
- * not count: it was not the handler's doing.
- */
-export function countsAgainstAttempts(outcome: AttemptOutcome): boolean {
-  return outcome.kind !== 'interrupted';
-}
-
-/** The delay before retry number `counted` + 1, after `counted` counted attempts (1-based). */
-export function retryDelay(counted: number, policy: RetryPolicy): number {
-  return backoffDelay(counted, policy.backoffMs);
-}
 
 /** What to do with a task once one of its attempts has ended. */
 export type AttemptDecision =
@@ -89,11 +56,14 @@ const SUCCEED: AttemptDecision = Object.freeze({ kind: 'succeed' });
 const REQUEUE: AttemptDecision = Object.freeze({ kind: 'requeue' });
 
 /**
- * The decision after an attempt. `counted` is the number of counted attempts including this one
- * (1 after the first). A failure is retried when its error is retryable and attempts are left;
- * otherwise it is final. On the hot path (success) this allocates nothing.
+ * The decision after an attempt. Attempt counting: `record.attempt` counts every run started (so
+ * a handler can tell a first run from a repeat), while `counted` is the runs that count against
+ * maxAttempts, including this one (1 after the first): a run a shutdown interrupted ('requeue')
+ * or whose worker was lost does not count. A failure is retried, after backoffDelay(counted,
+ * backoffMs), when its error is retryable and attempts are left; otherwise it is final. On the
+ * hot path (success) this allocates nothing.
  */
-export function decideAfterAttempt(outcome: AttemptOutcome, counted: number, policy: RetryPolicy): AttemptDecision {
+export function decideAfterAttempt(outcome: AttemptOutcome, counted: number, maxAttempts: number, backoffMs: number): AttemptDecision {
   switch (outcome.kind) {
     case 'succeeded':
       return SUCCEED;
@@ -102,7 +72,7 @@ export function decideAfterAttempt(outcome: AttemptOutcome, counted: number, pol
     case 'canceled':
       return { kind: 'cancel', error: outcome.error };
     case 'failed':
-      if (outcome.error.retryable && counted < policy.maxAttempts) return { kind: 'retry', error: outcome.error, delayMs: retryDelay(counted, policy) };
+      if (outcome.error.retryable && counted < maxAttempts) return { kind: 'retry', error: outcome.error, delayMs: backoffDelay(counted, backoffMs) };
       return { kind: 'fail', error: outcome.error };
   }
 }

@@ -15,7 +15,7 @@ import type {
 import { DroverError } from '../errors.js';
 import { submissionFingerprint } from '../fingerprint.js';
 import { storing } from '../stored-json.js';
-import { type SubmitRequest, type SubmitResult, type TaskRecord, type TaskStatus } from '../task.js';
+import type { SubmitRequest, SubmitResult, TaskRecord, TaskStatus } from '../task.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { newTaskId } from '../task-id.js';
 
@@ -268,7 +268,7 @@ export class MemoryBackend implements Backend {
   settle(entry: Entry, outcome: Awaited<ReturnType<typeof runAttempt>>): void {
     const r = entry.record;
     entry.cancel = undefined;
-    const decision = decideAfterAttempt(outcome, entry.counted, { maxAttempts: r.maxAttempts, backoffMs: entry.backoffMs });
+    const decision = decideAfterAttempt(outcome, entry.counted, r.maxAttempts, entry.backoffMs);
     switch (decision.kind) {
       case 'succeed':
         this.finish(entry, 'succeeded', { output: outcome.kind === 'succeeded' ? outcome.output : null });

@@ -2,9 +2,10 @@ import { type ConnectionOptions, type Job, type MinimalJob, UnrecoverableError, 
 import type { RedisOptions } from 'ioredis';
 import { Attempt, type AttemptOutcome } from '../../attempt.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
+import { backoffDelay } from '../../backoff.js';
 import { IsoTimeMemo } from '../../iso-time.js';
 import { SlotTable } from '../../slot-table.js';
-import { decideAfterAttempt, retryDelay } from '../../task-rules.js';
+import { decideAfterAttempt } from '../../task-rules.js';
 import type { TaskRecord } from '../../task.js';
 import type { CancelRelay, RunningAttempts } from './cancel-relay.js';
 import { CANCELED_REASON, type JobData, encodeTaskError, toDroverPriority } from './job-record.js';
@@ -58,17 +59,17 @@ export class BullmqConsumer implements Consumer {
 
     /**
      * The rules' decision on an attempt's outcome, told to BullMQ: a value, or an error it
-     * classifies (a plain Error is retried by BullMQ, with the rules' delay through the backoff
-     * strategy below; UnrecoverableError is final). Not async: a returned value settles the job's
-     * promise without another promise in between.
+     * classifies (a plain Error is retried by BullMQ, after the same backoffDelay() through the
+     * backoff strategy below; UnrecoverableError is final). Not async: a returned value settles
+     * the job's promise without another promise in between.
      */
     const settle = (outcome: AttemptOutcome, job: Job<JobData>, token: string | undefined): unknown => {
-      if (outcome.kind === 'succeeded') return outcome.output; // the hot path: no decision object
-      // attemptsMade counts the attempts finished before this one; this one counts too.
-      const decision = decideAfterAttempt(outcome, job.attemptsMade + 1, { maxAttempts: job.opts.attempts || 1, backoffMs: 0 });
+      // attemptsMade counts the attempts finished before this one; this one counts too. BullMQ
+      // stores 0 attempts for "not set". The delay is BullMQ's to apply, so none is computed here.
+      const decision = decideAfterAttempt(outcome, job.attemptsMade + 1, job.opts.attempts || 1, 0);
       switch (decision.kind) {
         case 'succeed':
-          return null; // not reached: success returned above
+          return outcome.kind === 'succeeded' ? outcome.output : null;
         case 'retry':
           throw new Error(encodeTaskError(decision.error));
         case 'fail':
@@ -102,7 +103,7 @@ export class BullmqConsumer implements Consumer {
       removeOnFail: { age: options.resultTtlSeconds },
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) =>
-          retryDelay(attemptsMade, { maxAttempts: job?.opts.attempts || 1, backoffMs: (job?.opts.backoff as { delay?: number } | undefined)?.delay ?? 0 }),
+          backoffDelay(attemptsMade, (job?.opts.backoff as { delay?: number } | undefined)?.delay ?? 0),
       },
     });
     this.worker.on('error', options.onError);

@@ -1,5 +1,5 @@
 import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
-import { CANCELED_ERROR as CANCELED_RULE_ERROR, WORKER_LOST_ERROR } from '../../task-rules.js';
+import { CANCELED_ERROR, WORKER_LOST_ERROR } from '../../task-rules.js';
 
 /**
  * The BullMQ job is the task record: its name is the task type, its data carries the input and
@@ -55,7 +55,6 @@ export function decodeTaskError(failedReason: string | undefined): TaskError | n
   return { code: 'DROVER_ERR_TASK_FAILED', message: failedReason, retryable: false };
 }
 
-export const CANCELED_ERROR: TaskError = CANCELED_RULE_ERROR;
 export const CANCELED_CODE = CANCELED_ERROR.code;
 export const CANCELED_REASON = encodeTaskError(CANCELED_ERROR);
 

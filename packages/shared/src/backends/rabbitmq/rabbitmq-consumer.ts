@@ -214,15 +214,10 @@ export class RabbitmqConsumer implements Consumer {
     let ok: boolean;
     let requeue = false;
     let dead = false;
-    if (outcome.kind === 'succeeded') {
-      // The hot path: success needs no decision object.
-      if (await this.recordOutcome({ id: task.id, token, status: 'succeeded', output: outcome.output, error: null })) return acks.ack(msg);
-      return acks.nack(msg, true);
-    }
-    const decision = decideAfterAttempt(outcome, claimed.counted, { maxAttempts: task.maxAttempts, backoffMs: claimed.backoffMs });
+    const decision = decideAfterAttempt(outcome, claimed.counted, task.maxAttempts, claimed.backoffMs);
     switch (decision.kind) {
       case 'succeed':
-        ok = false; // not reached: success returned above
+        ok = await this.recordOutcome({ id: task.id, token, status: 'succeeded', output: outcome.kind === 'succeeded' ? outcome.output : null, error: null });
         break;
       case 'cancel':
         ok = await this.recordOutcome({ id: task.id, token, status: 'canceled', output: null, error: decision.error });
