@@ -1,6 +1,6 @@
 import { buildApp } from '@drover/orchestrator';
 import { Registry, createBackend, createLogger, loadConfigOrExit } from '@drover/shared';
-import { builtinTasks, createWorker, startScraper } from '@drover/worker';
+import { builtinTasks, createWorker, llmOptions, startScraper } from '@drover/worker';
 import { withEmbeddedKey } from './embedded-key.js';
 
 /**
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const scraping = startScraper(config, logger, registry);
   const worker = createWorker({
     backend,
-    tasks: builtinTasks({ scraper: scraping.scraper }),
+    tasks: builtinTasks({ scraper: scraping.scraper, llm: llmOptions(config) }),
     concurrency: config.worker.concurrency,
     queues: config.worker.queues,
     logger,

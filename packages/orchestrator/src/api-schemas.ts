@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { NAME_PATTERN, PRIORITY_MAX, PRIORITY_MIN, TASK_ID_PATTERN, TASK_STATUSES, TaskRecord } from '@drover/shared';
+import { NAME_PATTERN, PRIORITY_MAX, PRIORITY_MIN, TASK_ID_PATTERN, TASK_STATUSES, TaskError, TaskRecord, TaskStatus } from '@drover/shared';
 
 /**
  * The HTTP API's request and response schemas: Fastify validates with them and
@@ -75,16 +75,38 @@ export const TaskPage = Type.Object({
 
 export const TaskList = Type.Object({ tasks: Type.Array(TaskRecordRef) });
 
+/** GET /v1/tasks/:id/tree: every node of a task tree with its status. */
+export const TaskTreeNodeSchema = Type.Recursive(
+  (Node) =>
+    Type.Object({
+      id: Type.String(),
+      type: Type.String(),
+      queue: Type.String(),
+      status: TaskStatus,
+      attempt: Type.Integer(),
+      error: Type.Union([TaskError, Type.Null()]),
+      children: Type.Array(Node),
+    }),
+  { $id: 'TaskTreeNode' },
+);
+
+export const TaskTree = Type.Object({
+  tree: Type.Ref(TaskTreeNodeSchema),
+  size: Type.Integer({ description: 'Nodes in the tree' }),
+  truncated: Type.Boolean({ description: 'true when the tree had more nodes than the answer holds (10,000)' }),
+});
+
 export const QueueInfo = Type.Object({
   name: Type.String(),
   queued: Type.Integer(),
   delayed: Type.Integer(),
+  waiting: Type.Integer({ description: 'Parents suspended until their children finish (they hold no worker slot)' }),
   running: Type.Integer(),
   succeeded: Type.Integer(),
   failed: Type.Integer({ description: 'Failed tasks still retained (GET /v1/tasks?status=failed lists them)' }),
   canceled: Type.Integer({ description: 'Canceled tasks still retained (GET /v1/tasks?status=canceled lists them)' }),
   paused: Type.Boolean(),
-  backlog: Type.Integer({ description: 'queued + running: the autoscaling signal' }),
+  backlog: Type.Integer({ description: 'queued + running: the autoscaling signal (delayed tasks and waiting parents are not in it)' }),
 });
 export type QueueInfo = Static<typeof QueueInfo>;
 

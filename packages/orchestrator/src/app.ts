@@ -5,7 +5,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import { Admission } from './admission.js';
-import { Problem } from './api-schemas.js';
+import { Problem, TaskTreeNodeSchema } from './api-schemas.js';
 import type { BuildAppOptions } from './app-options.js';
 import { Authenticator, authPlugin } from './auth.js';
 import { docsPlugin } from './docs.js';
@@ -81,6 +81,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   configureBodyParsing(app, config.http.jsonMaxDepth);
   app.addSchema(TaskRecord);
   app.addSchema(Problem);
+  app.addSchema(TaskTreeNodeSchema);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { problem, headers } = toProblem(err, request);

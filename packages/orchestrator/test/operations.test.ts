@@ -96,7 +96,7 @@ describe('queues, workers, task types', () => {
     expect(res.statusCode).toBe(200);
     const queues = res.json().queues;
     expect(queues.map((q: { name: string }) => q.name)).toEqual(f.config.queues);
-    expect(queues[0]).toEqual({ name: 'general', queued: 1, delayed: 0, running: 0, succeeded: 0, failed: 0, canceled: 0, paused: false, backlog: 1 });
+    expect(queues[0]).toEqual({ name: 'general', queued: 1, delayed: 0, waiting: 0, running: 0, succeeded: 0, failed: 0, canceled: 0, paused: false, backlog: 1 });
   });
 
   it('an admin pauses and resumes a queue; paused queues hold their tasks', async () => {

@@ -2,6 +2,7 @@ import { DroverError, isDroverError } from './errors.js';
 import type { AttemptContext, TaskHandler } from './backend.js';
 import type { TaskError, TaskRecord } from './task.js';
 import { CANCELED_ERROR } from './task-rules.js';
+import { type ChildWait, SuspendSignal } from './suspend-signal.js';
 
 /**
  * How one attempt ended. Every backend runs handlers through runAttempt(), so timeout, cancel
@@ -12,7 +13,9 @@ export type AttemptOutcome =
   | { kind: 'failed'; error: TaskError }
   | { kind: 'canceled'; error: TaskError }
   /** The consumer shut down mid-run: the task must go back to the queue, not be finished. */
-  | { kind: 'interrupted' };
+  | { kind: 'interrupted' }
+  /** The handler waits on children that have not finished: it suspends (see spawn.ts). */
+  | { kind: 'suspended'; wait: ChildWait };
 
 export interface AttemptOptions {
   /** Aborts the attempt as `canceled` (a cancel request reached this process). */
@@ -89,7 +92,9 @@ export class Attempt implements AttemptContext {
       const output = await handler(this.task, this);
       outcome = this.why ? this.abortedOutcome() : { kind: 'succeeded', output: output ?? null };
     } catch (error) {
-      outcome = this.why ? this.abortedOutcome() : { kind: 'failed', error: classifyError(error) };
+      if (this.why) outcome = this.abortedOutcome();
+      else if (error instanceof SuspendSignal) outcome = { kind: 'suspended', wait: error.wait };
+      else outcome = { kind: 'failed', error: classifyError(error) };
     }
     this.finish(outcome);
   }

@@ -97,6 +97,8 @@ export interface QueueCounts {
   queued: number;
   /** Scheduled for later: delay or retry backoff. */
   delayed: number;
+  /** Parents suspended until their children finish; they hold no worker slot. */
+  waiting: number;
   running: number;
   succeeded: number;
   /** Failed tasks still retained (attempts exhausted or not retryable). */
@@ -111,7 +113,10 @@ export interface QueueCounts {
   oldestQueuedAt: number | null;
 }
 
-/** The figure autoscalers use: tasks that need a worker slot now or are holding one. */
+/**
+ * The figure autoscalers use: tasks that need a worker slot now or are holding one. Delayed
+ * tasks and suspended parents (waiting) are not in it: more workers would not run them sooner.
+ */
 export function backlogOf(counts: QueueCounts): number {
   return counts.queued + counts.running;
 }

@@ -63,6 +63,14 @@ export interface DroverConfig {
   };
 
   scraper: ScraperConfig;
+
+  /** The agents of built-in task types (debate) call it when set; they answer deterministically when not. */
+  llm: {
+    /** An OpenAI-compatible chat completions endpoint, e.g. https://api.openai.com/v1/chat/completions. */
+    url: string | undefined;
+    model: string;
+    apiKey: string | undefined;
+  };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -135,6 +143,11 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       heartbeatMs: r.int('DROVER_HEARTBEAT_MS', 5000, { min: 100, max: 600_000 }),
     },
     scraper: readScraperConfig(r),
+    llm: {
+      url: r.url('DROVER_LLM_URL', ['http', 'https']),
+      model: r.string('DROVER_LLM_MODEL', 'gpt-4o-mini'),
+      apiKey: r.string('DROVER_LLM_API_KEY'),
+    },
   };
 }
 

@@ -23,7 +23,7 @@ export function createQueueMetrics(registry: Registry) {
     depth: gauge('drover_queue_depth', 'Tasks per queue and state (queued, delayed, running, succeeded, failed, canceled; finished ones while retained)', ['queue', 'state']),
     backlog: gauge(
       'drover_queue_backlog',
-      'Runnable backlog: tasks ready to run (waiting, prioritized) plus running ones, the autoscaling signal. Running tasks count, so a pool is not scaled down mid-task; delayed tasks (delay, retry backoff) do not, since more workers would not run them sooner.',
+      'Runnable backlog: tasks ready to run (waiting, prioritized) plus running ones, the autoscaling signal. Running tasks count, so a pool is not scaled down mid-task; delayed tasks (delay, retry backoff) and suspended parents waiting on their children do not, since more workers would not run them sooner.',
     ),
     oldestAge: gauge('drover_queue_oldest_age_seconds', 'Age of the oldest task ready to run (0 when none, or when the transport cannot tell: rabbitmq)'),
     workers: gauge('drover_queue_workers', 'Live workers taking tasks from the queue (draining ones excluded); a worker serving several queues counts in each'),
@@ -34,7 +34,7 @@ export function createQueueMetrics(registry: Registry) {
 }
 export type QueueMetrics = ReturnType<typeof createQueueMetrics>;
 
-const STATES = ['queued', 'delayed', 'running', 'succeeded', 'failed', 'canceled'] as const;
+const STATES = ['queued', 'delayed', 'waiting', 'running', 'succeeded', 'failed', 'canceled'] as const;
 
 /** One queue's figures, as the gauges export them. */
 export interface QueueSignal {

@@ -17,9 +17,12 @@ export const TASK_MOVES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   queued: ['running', 'canceled'],
   // Submitted with a delay, or waiting out a retry's backoff.
   delayed: ['queued', 'canceled'],
-  // An attempt ends: done, failed for good, canceled, retried later (delayed), or put back
-  // (queued: interrupted by a shutdown, or its worker was lost).
-  running: ['succeeded', 'failed', 'canceled', 'delayed', 'queued'],
+  // A parent suspended until its children finish (it holds no worker slot); woken when one
+  // finishes, or after RESUME_CHECK_MS at the latest.
+  waiting: ['queued', 'canceled'],
+  // An attempt ends: done, failed for good, canceled, retried later (delayed), suspended on its
+  // children (waiting), or put back (queued: interrupted by a shutdown, or its worker was lost).
+  running: ['succeeded', 'failed', 'canceled', 'delayed', 'waiting', 'queued'],
   succeeded: [],
   failed: [],
   canceled: [],
@@ -43,6 +46,12 @@ export const WORKER_LOST_ERROR: TaskError = Object.freeze({
  */
 export const MAX_WORKER_LOSSES = 2;
 
+/**
+ * A suspended parent runs again at the latest this long after it suspended, even if no child's
+ * finish woke it (a wake lost with a crashed worker): a backstop, not the usual path.
+ */
+export const RESUME_CHECK_MS = 5000;
+
 /** What to do with a task once one of its attempts has ended. */
 export type AttemptDecision =
   | { kind: 'succeed' }
@@ -50,10 +59,13 @@ export type AttemptDecision =
   /** Put back at the front of the queue now; the attempt does not count. */
   | { kind: 'requeue' }
   | { kind: 'retry'; error: TaskError; delayMs: number }
+  /** Suspended on its children: waiting, woken by a child's finish; the attempt does not count. */
+  | { kind: 'suspend'; wakeAfterMs: number }
   | { kind: 'fail'; error: TaskError };
 
 const SUCCEED: AttemptDecision = Object.freeze({ kind: 'succeed' });
 const REQUEUE: AttemptDecision = Object.freeze({ kind: 'requeue' });
+const SUSPEND: AttemptDecision = Object.freeze({ kind: 'suspend', wakeAfterMs: RESUME_CHECK_MS });
 
 /**
  * The decision after an attempt. Attempt counting: `record.attempt` counts every run started (so
@@ -69,6 +81,8 @@ export function decideAfterAttempt(outcome: AttemptOutcome, counted: number, max
       return SUCCEED;
     case 'interrupted':
       return REQUEUE;
+    case 'suspended':
+      return SUSPEND;
     case 'canceled':
       return { kind: 'cancel', error: outcome.error };
     case 'failed':
@@ -79,7 +93,7 @@ export function decideAfterAttempt(outcome: AttemptOutcome, counted: number, max
 
 /** What a cancel request does to a task in a given state. */
 export type CancelEffect =
-  /** Not started (queued or delayed): it is canceled now and never runs. */
+  /** Not started (queued or delayed) or suspended (waiting): it is canceled now and never runs again. */
   | 'cancel-now'
   /** Running: its attempt's signal is aborted; the task is recorded canceled when the attempt ends. */
   | 'abort-running'

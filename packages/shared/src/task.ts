@@ -5,15 +5,16 @@ export const TaskStatus = Type.Union(
   [
     Type.Literal('queued'),
     Type.Literal('delayed'),
+    Type.Literal('waiting'),
     Type.Literal('running'),
     Type.Literal('succeeded'),
     Type.Literal('failed'),
     Type.Literal('canceled'),
   ],
-  { $id: 'TaskStatus', description: 'Lifecycle state of a task' },
+  { $id: 'TaskStatus', description: 'Lifecycle state of a task (waiting: a parent suspended until its children finish)' },
 );
 export type TaskStatus = Static<typeof TaskStatus>;
-export const TASK_STATUSES: readonly TaskStatus[] = ['queued', 'delayed', 'running', 'succeeded', 'failed', 'canceled'];
+export const TASK_STATUSES: readonly TaskStatus[] = ['queued', 'delayed', 'waiting', 'running', 'succeeded', 'failed', 'canceled'];
 export const FINISHED_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'canceled']);
 
 export const TaskError = Type.Object(

@@ -1,8 +1,9 @@
 import { deleteKeys, testRedisUrl, uniqueName } from '@drover/testkit';
 import { BullmqBackend } from '../src/backends/bullmq/bullmq-backend.js';
-import { CONFORMANCE_QUEUES, backendConformance } from './conformance/backend-conformance.js';
+import { CONFORMANCE_QUEUES, type ConformanceStore, backendConformance } from './conformance/backend-conformance.js';
+import { childrenConformance } from './conformance/children-conformance.js';
 
-backendConformance('bullmq', async () => {
+const makeStore = async (): Promise<ConformanceStore> => {
   const redisUrl = testRedisUrl();
   const prefix = uniqueName('conf');
   return {
@@ -10,4 +11,7 @@ backendConformance('bullmq', async () => {
     open: async () => new BullmqBackend({ redisUrl, prefix, queues: CONFORMANCE_QUEUES, resultTtlSeconds: 3600 }),
     teardown: () => deleteKeys(redisUrl, prefix),
   };
-});
+};
+
+backendConformance('bullmq', makeStore);
+childrenConformance('bullmq', makeStore);

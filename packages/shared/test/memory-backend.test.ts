@@ -1,7 +1,8 @@
 import { MemoryBackend } from '../src/backends/memory-backend.js';
-import { backendConformance } from './conformance/backend-conformance.js';
+import { type ConformanceStore, backendConformance } from './conformance/backend-conformance.js';
+import { childrenConformance } from './conformance/children-conformance.js';
 
-backendConformance('memory', async () => {
+const makeStore = async (): Promise<ConformanceStore> => {
   const backend = new MemoryBackend();
   // Two "clients" of one in-process store are the same instance; close it once.
   let closed = false;
@@ -16,4 +17,7 @@ backendConformance('memory', async () => {
       closed = true;
     },
   };
-});
+};
+
+backendConformance('memory', makeStore);
+childrenConformance('memory', makeStore);

@@ -2,7 +2,8 @@ import { deleteKeys, testBroker, testRedisUrl, uniqueName } from '@drover/testki
 import amqplib from 'amqplib';
 import { afterAll, beforeAll } from 'vitest';
 import { RabbitmqBackend } from '../src/backends/rabbitmq/rabbitmq-backend.js';
-import { CONFORMANCE_QUEUES, backendConformance } from './conformance/backend-conformance.js';
+import { CONFORMANCE_QUEUES, type ConformanceStore, backendConformance } from './conformance/backend-conformance.js';
+import { childrenConformance } from './conformance/children-conformance.js';
 
 // One private broker for the file (it takes seconds to start); tests are isolated by prefix.
 let broker: Awaited<ReturnType<typeof testBroker>> | undefined;
@@ -17,7 +18,7 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-backendConformance('rabbitmq', async () => {
+const makeStore = async (): Promise<ConformanceStore> => {
   const prefix = uniqueName('rmq');
   return {
     open: async () => new RabbitmqBackend({ amqpUrl, redisUrl: testRedisUrl(), prefix, queues: CONFORMANCE_QUEUES, resultTtlSeconds: 3600 }),
@@ -30,4 +31,7 @@ backendConformance('rabbitmq', async () => {
       await deleteKeys(testRedisUrl(), prefix);
     },
   };
-});
+};
+
+backendConformance('rabbitmq', makeStore);
+childrenConformance('rabbitmq', makeStore);

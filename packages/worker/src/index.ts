@@ -3,6 +3,8 @@ export type { WorkerOptions } from './worker-options.js';
 export { defineTask, type TaskDefinition, type TaskContext, type WorkerServices } from './task-definition.js';
 export { startHealthServer, type HealthServerOptions } from './health-server.js';
 export { builtinTasks } from './builtin-tasks.js';
+export { LlmClient, llmOptions, type LlmOptions } from './llm-client.js';
+export { debateTask, debaterTask, judgeTask } from './tasks/debate.js';
 export { startScraper } from './scraper-service.js';
 export { echoTask } from './tasks/echo.js';
 export { sleepTask } from './tasks/sleep.js';

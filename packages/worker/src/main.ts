@@ -1,5 +1,6 @@
 import { Registry, createBackend, createLogger, loadConfigOrExit } from '@drover/shared';
 import { builtinTasks } from './builtin-tasks.js';
+import { llmOptions } from './llm-client.js';
 import { startHealthServer } from './health-server.js';
 import { startScraper } from './scraper-service.js';
 import { createWorker } from './worker.js';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const worker = createWorker({
     backend,
     registry,
-    tasks: builtinTasks({ scraper: scraping.scraper }),
+    tasks: builtinTasks({ scraper: scraping.scraper, llm: llmOptions(config) }),
     concurrency: config.worker.concurrency,
     queues: config.worker.queues,
     logger,

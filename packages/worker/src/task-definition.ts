@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { Logger, TaskRecord } from '@drover/shared';
+import type { ChildFailurePolicy, ChildHandle, Logger, SpawnOptions, TaskRecord } from '@drover/shared';
 
 /** What a task's `run` receives besides its input. */
 export interface TaskContext {
@@ -15,6 +15,17 @@ export interface TaskContext {
   log: Logger;
   /** Services the worker was created with (e.g. the scraper), for tasks that need them. */
   services: WorkerServices;
+  /**
+   * Submits a child task (same tenant; its timeout never exceeds this task's). Waiting on a child
+   * that has not finished suspends this task: it frees its slot and runs again from the top once
+   * the child finishes, and the same spawn() calls then return the same children (memoised by
+   * position). See docs/agents.md.
+   */
+  spawn(type: string, input: unknown, options?: SpawnOptions): Promise<ChildHandle>;
+  /** Every child's result in order (fan-in); suspends until all have finished. */
+  all(children: Array<ChildHandle | Promise<ChildHandle>>): Promise<unknown[]>;
+  /** The result of the first child to finish; suspends until one has. */
+  race(children: Array<ChildHandle | Promise<ChildHandle>>): Promise<unknown>;
 }
 
 /** Extension point: collaborators passed to createWorker() and handed to every task. */
@@ -30,6 +41,12 @@ export interface TaskDefinition<S extends TSchema = TSchema> {
   /** TypeBox schema of the input; checked by the orchestrator at submit and by the worker before run. */
   input: S;
   run(input: Static<S>, ctx: TaskContext): Promise<unknown>;
+  /**
+   * What a failed or canceled child does: `fail-parent` (default) fails this task with
+   * DROVER_ERR_CHILD_FAILED; `value` hands it over as {id, status, output, error}, and then every
+   * child result is such an object.
+   */
+  childFailure?: ChildFailurePolicy;
   /** At most this many of this type at once in one worker process. */
   concurrency?: number;
   /** Defaults used when a submission does not set them. */

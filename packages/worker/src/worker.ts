@@ -4,6 +4,10 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import {
   type AttemptContext,
   type Backend,
+  ChildSpawner,
+  type ChildHandle,
+  type SpawnOptions,
+  isSuspend,
   type Consumer,
   DroverError,
   type Logger,
@@ -206,7 +210,7 @@ class DroverWorker implements Worker {
           'DROVER_ERR_TASK_INPUT_REJECTED',
         );
       }
-      return await compiled.definition.run(task.input, new AttemptTaskContext(task, ctx, this.log, this.options.services ?? NO_SERVICES));
+      return await compiled.definition.run(task.input, new AttemptTaskContext(task, ctx, this.log, this.options.services ?? NO_SERVICES, this.backend, compiled.definition));
     } catch (err) {
       outcome = outcomeOf(err, ctx.signal, task);
       throw err;
@@ -245,13 +249,33 @@ const NO_SERVICES: WorkerServices = Object.freeze({});
 /** What a task's run() gets; its logger is made only if the task uses it (pino children cost). */
 class AttemptTaskContext implements TaskContext {
   private logger: Logger | undefined;
+  private spawner: ChildSpawner | undefined;
 
   constructor(
     readonly task: TaskRecord,
     private readonly attemptContext: AttemptContext,
     private readonly parentLog: Logger,
     readonly services: WorkerServices,
+    private readonly backend: Backend,
+    private readonly definition: TaskDefinition<any>,
   ) {}
+
+  private children(): ChildSpawner {
+    this.spawner ??= new ChildSpawner(this.backend, this.task, this.signal, this.definition.childFailure);
+    return this.spawner;
+  }
+
+  spawn(type: string, input: unknown, options?: SpawnOptions): Promise<ChildHandle> {
+    return this.children().spawn(type, input, options);
+  }
+
+  all(children: Array<ChildHandle | Promise<ChildHandle>>): Promise<unknown[]> {
+    return this.children().all(children);
+  }
+
+  race(children: Array<ChildHandle | Promise<ChildHandle>>): Promise<unknown> {
+    return this.children().race(children);
+  }
 
   get signal(): AbortSignal {
     return this.attemptContext.signal;
@@ -272,6 +296,7 @@ class AttemptTaskContext implements TaskContext {
 }
 
 function outcomeOf(err: unknown, signal: AbortSignal, task: TaskRecord): string {
+  if (isSuspend(err) && !signal.aborted) return 'suspended';
   if (signal.aborted) {
     const code = (signal.reason as { code?: string } | undefined)?.code;
     if (code === 'DROVER_ERR_TASK_CANCELED') return 'canceled';

@@ -61,6 +61,7 @@ function queueInfo(name: string, c: QueueCounts): QueueInfo {
     name,
     queued: c.queued,
     delayed: c.delayed,
+    waiting: c.waiting,
     running: c.running,
     succeeded: c.succeeded,
     failed: c.failed,

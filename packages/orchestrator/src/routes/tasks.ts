@@ -1,4 +1,4 @@
-import { FINISHED_STATUSES, type SubmitRequest, isDroverError } from '@drover/shared';
+import { FINISHED_STATUSES, type SubmitRequest, cancelTree, isDroverError, readTree } from '@drover/shared';
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import {
@@ -12,6 +12,7 @@ import {
   TaskList,
   TaskPage,
   TaskRecordRef,
+  TaskTree,
   WaitQuery,
 } from '../api-schemas.js';
 import { type ProblemError, backendFailure, kindOfCode, problemError } from '../problem.js';
@@ -175,13 +176,31 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  app.get(
+    '/tasks/:id/tree',
+    {
+      schema: {
+        summary: "A task's tree",
+        description: 'The task and every descendant (children it spawned, theirs, and so on) with each node\'s status, breadth first; up to 10,000 nodes.',
+        tags: ['tasks'],
+        params: TaskIdParams,
+        response: { 200: TaskTree, ...ERRORS },
+      },
+      config: { badParamsKind: 'BAD_TASK_ID' },
+    },
+    async (request) => {
+      const root = await ownTask(backend, request.params.id, request.tenant);
+      return readTree(backend, root).catch(backendFailure);
+    },
+  );
+
   app.post(
     '/tasks/:id/cancel',
     {
       schema: {
         summary: 'Cancel a task',
         description:
-          'A queued or delayed task is canceled at once; a running one has its signal aborted and finishes as canceled shortly after (the answer may still say running). A finished task answers 409.',
+          'A queued, delayed or waiting task is canceled at once; a running one has its signal aborted and finishes as canceled shortly after (the answer may still say running). The cancel cascades to every descendant (children the task spawned, theirs, and so on). A finished task answers 409.',
         tags: ['tasks'],
         params: TaskIdParams,
         response: { 200: TaskRecordRef, ...ERRORS },
@@ -192,7 +211,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const id = request.params.id;
       const before = await ownTask(backend, id, request.tenant);
       if (FINISHED_STATUSES.has(before.status)) throw finished(id, before.status);
-      const after = await backend.cancel(id).catch(backendFailure);
+      const after = await cancelTree(backend, id).catch(backendFailure);
       if (after === null) return ownTask(backend, id, request.tenant);
       // It may have finished between our read and the cancel.
       if (FINISHED_STATUSES.has(after.status) && after.status !== 'canceled') throw finished(id, after.status);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { runAttempt } from '../attempt.js';
 import { CANCELED_ERROR, cancelEffect, decideAfterAttempt } from '../task-rules.js';
+import { waitIsOver } from '../spawn.js';
 import type {
   Backend,
   ConsumeOptions,
@@ -168,7 +169,7 @@ export class MemoryBackend implements Backend {
   }
 
   async counts(queue: string): Promise<QueueCounts> {
-    const c: QueueCounts = { queued: 0, delayed: 0, running: 0, succeeded: 0, failed: 0, canceled: 0, paused: this.queue(queue).paused, oldestQueuedAt: null };
+    const c: QueueCounts = { queued: 0, delayed: 0, waiting: 0, running: 0, succeeded: 0, failed: 0, canceled: 0, paused: this.queue(queue).paused, oldestQueuedAt: null };
     for (const e of this.tasks.values()) {
       if (e.record.queue !== queue) continue;
       const s = e.record.status;
@@ -283,6 +284,18 @@ export class MemoryBackend implements Backend {
         this.enqueue(entry);
         this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'queued', at: Date.now() });
         return;
+      case 'suspend': {
+        // Waiting on children: no slot held, the attempt does not count. A child's finish wakes
+        // it (finish() below); the timer is the backstop.
+        entry.counted -= 1;
+        r.status = 'waiting';
+        this.schedule(entry, decision.wakeAfterMs);
+        this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'waiting', at: Date.now() });
+        if (outcome.kind === 'suspended') {
+          void waitIsOver((id) => this.get(id), outcome.wait).then((over) => over && this.wake(r.id));
+        }
+        return;
+      }
       case 'retry':
         r.error = decision.error;
         r.status = 'delayed';
@@ -300,8 +313,20 @@ export class MemoryBackend implements Backend {
     Object.assign(r, patch, { status, finishedAt: new Date().toISOString() });
     if (status === 'succeeded') r.error = null;
     this.emit({ kind: 'state', id: r.id, queue: r.queue, status, at: Date.now() });
+    if (r.parentId) this.wake(r.parentId);
     entry.timer = setTimeout(() => this.forget(entry), this.resultTtlMs);
     entry.timer.unref();
+  }
+
+  /** A suspended parent runs again now (one of its children finished). */
+  private wake(id: string): void {
+    const entry = this.tasks.get(id);
+    if (entry?.record.status !== 'waiting') return;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.record.status = 'queued';
+    this.emit({ kind: 'state', id, queue: entry.record.queue, status: 'queued', at: Date.now() });
+    this.enqueue(entry);
   }
 
   private forget(entry: Entry): void {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type {
   Backend,
@@ -33,6 +33,7 @@ import { SubmitBatcher } from './submit-batcher.js';
 import { TaskIndex } from './task-index.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { MAX_WORKER_LOSSES } from '../../task-rules.js';
+import { waitIsOver } from '../../spawn.js';
 
 export type { BullmqBackendOptions } from './bullmq-backend-options.js';
 
@@ -94,7 +95,7 @@ export class BullmqBackend implements Backend {
     });
     defineCancelScript(this.producer);
     defineQueueExtrasScript(this.producer);
-    this.reader = new JobReader(this.producer, this.prefix, (id) => this.childrenKey(id));
+    this.reader = new JobReader(this.producer, this.prefix, (id) => this.childrenKey(id), (queue) => this.suspendedKey(queue));
     this.index = new TaskIndex(this.producer, this.keyBase, (options.resultTtlSeconds + CHILDREN_GRACE_SECONDS) * 1000);
     this.registry = new WorkerRegistry(this.producer, this.keyBase);
     this.hub = new EventHub(this.producer, this.connection, this.prefix, this.onError);
@@ -141,7 +142,9 @@ export class BullmqBackend implements Backend {
     if (result === CancelResult.NOT_FOUND) return null;
     // Running here: abort now rather than after the pub/sub round trip.
     if (result === CancelResult.RUNNING) this.relay.deliver(id);
-    return this.get(id);
+    const record = await this.get(id);
+    if (result === CancelResult.CANCELED && record?.parentId) await this.wake(record.parentId).catch(this.onError);
+    return record;
   }
 
   async consume(queue: string, options: ConsumeOptions): Promise<Consumer> {
@@ -156,6 +159,14 @@ export class BullmqBackend implements Backend {
       connection: this.connection,
       relay: this.relay,
       countCanceled: (id) => this.producer.zadd(this.canceledKey(queue), 'NX', Date.now(), id),
+      suspend: async (job, token, wakeAfterMs, wait) => {
+        // The marker holds the run that suspended (attemptsStarted): a later delay of the same
+        // job (a retry's backoff) does not match it, so it is not mistaken for a waiting parent.
+        await this.producer.zadd(this.suspendedKey(queue), job.attemptsStarted, job.id as string);
+        await job.moveToDelayed(Date.now() + wakeAfterMs, token);
+        if (await waitIsOver((id) => this.get(id), wait)) await this.wake(job.id as string);
+      },
+      childEnded: (parentId) => void this.wake(parentId).catch(this.onError),
       resultTtlSeconds: this.options.resultTtlSeconds,
       lockDurationMs: this.options.lockDurationMs ?? 30_000,
       stalledIntervalMs: this.options.stalledIntervalMs ?? 15_000,
@@ -176,7 +187,7 @@ export class BullmqBackend implements Backend {
       Promise.all([
         q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
         q.isPaused(),
-        runQueueExtrasScript(this.producer, `${this.prefix}:${queue}:`, this.canceledKey(queue), horizon),
+        runQueueExtrasScript(this.producer, `${this.prefix}:${queue}:`, this.canceledKey(queue), this.suspendedKey(queue), horizon),
       ]),
     );
     const n = (k: string) => c[k] ?? 0;
@@ -184,7 +195,8 @@ export class BullmqBackend implements Backend {
     const canceled = Math.min(extras.canceled, n('failed'));
     return {
       queued: n('waiting') + n('prioritized'),
-      delayed: n('delayed'),
+      delayed: Math.max(0, n('delayed') - extras.waiting),
+      waiting: Math.min(extras.waiting, n('delayed')),
       running: n('active'),
       succeeded: n('completed'),
       failed: n('failed') - canceled,
@@ -390,6 +402,31 @@ export class BullmqBackend implements Backend {
   private async allQueues(): Promise<string[]> {
     const stored = await this.io(() => this.producer.smembers(`${this.keyBase}queues`));
     return [...new Set([...this.options.queues, ...this.known, ...stored])];
+  }
+
+  /**
+   * A suspended parent runs again now: promoted out of the delayed set, if it is still the
+   * suspension of the same run (its marker matches) and not, say, a retry's backoff.
+   */
+  private async wake(parentId: string): Promise<void> {
+    const queue = queueOfId(parentId);
+    if (!queue) return;
+    const res = ((await this.producer
+      .multi()
+      .zscore(this.suspendedKey(queue), parentId)
+      .hget(`${this.prefix}:${queue}:${parentId}`, 'ats')
+      .zscore(`${this.prefix}:${queue}:delayed`, parentId)
+      .exec()) ?? []) as Array<[unknown, string | null]>;
+    const [marker, ats, delayed] = [0, 1, 2].map((i) => res[i]?.[1] ?? null);
+    if (marker == null || delayed == null || marker !== ats) return;
+    const job = await Job.fromId(this.queue(queue), parentId);
+    // Promoted meanwhile by another child's finish: nothing left to do.
+    await job?.promote().catch(() => undefined);
+  }
+
+  /** Suspended parents of a queue: id -> the run (attemptsStarted) that suspended. */
+  private suspendedKey(queue: string): string {
+    return `${this.keyBase}suspended:${queue}`;
   }
 
   private childrenKey(parentId: string): string {

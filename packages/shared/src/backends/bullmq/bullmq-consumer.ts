@@ -1,4 +1,4 @@
-import { type ConnectionOptions, type Job, type MinimalJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type ConnectionOptions, DelayedError, type Job, type MinimalJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import { Attempt, type AttemptOutcome } from '../../attempt.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
@@ -7,6 +7,7 @@ import { IsoTimeMemo } from '../../iso-time.js';
 import { SlotTable } from '../../slot-table.js';
 import { decideAfterAttempt } from '../../task-rules.js';
 import type { TaskRecord } from '../../task.js';
+import type { ChildWait } from '../../suspend-signal.js';
 import type { CancelRelay, RunningAttempts } from './cancel-relay.js';
 import { CANCELED_REASON, type JobData, encodeTaskError, toDroverPriority } from './job-record.js';
 
@@ -18,6 +19,10 @@ export interface BullmqConsumerOptions extends ConsumeOptions {
   /** Counts a task that ended canceled (BullMQ files it as failed). */
   countCanceled: (id: string) => Promise<unknown>;
   resultTtlSeconds: number;
+  /** Records a suspended parent (waiting on `wait`) and moves its job to the delayed set. */
+  suspend: (job: Job<JobData>, token: string | undefined, wakeAfterMs: number, wait: ChildWait) => Promise<void>;
+  /** A child's job finished (or failed an attempt): its parent may wake. */
+  childEnded: (parentId: string) => void;
   lockDurationMs: number;
   stalledIntervalMs: number;
   maxStalledCount: number;
@@ -76,6 +81,15 @@ export class BullmqConsumer implements Consumer {
           throw new UnrecoverableError(encodeTaskError(decision.error));
         case 'cancel':
           throw new UnrecoverableError(CANCELED_REASON);
+        case 'suspend':
+          // Delayed (its slot is free) until a child's finish promotes it. If the move fails the
+          // job stays active and the stalled checker puts it back once its lock expires.
+          return options
+            .suspend(job, token, decision.wakeAfterMs, (outcome as Extract<AttemptOutcome, { kind: 'suspended' }>).wait)
+            .catch(options.onError)
+            .then(() => {
+              throw new DelayedError();
+            });
         case 'requeue':
           // Back to the queue now, and the attempt does not count. If that fails (Redis gone),
           // the job stays active and the stalled checker puts it back once its lock expires.
@@ -110,7 +124,13 @@ export class BullmqConsumer implements Consumer {
     // Every way a running or re-queued task ends canceled goes through this worker's failure path
     // (the processor's canceled outcome, a cancel seen before the start, BullMQ's deferred failure
     // of a flagged job): count it where BullMQ's failed set cannot tell it apart.
+    this.worker.on('completed', (job) => {
+      if (job.data.parentId) options.childEnded(job.data.parentId);
+    });
     this.worker.on('failed', (job, err) => {
+      // Also on a failed attempt that is retried: the parent then wakes, finds the child
+      // unfinished and suspends again, which is cheaper than telling the two apart here.
+      if (job?.data.parentId) options.childEnded(job.data.parentId);
       if (job?.id === undefined || err?.message !== CANCELED_REASON) return;
       options.countCanceled(job.id).catch(options.onError);
     });

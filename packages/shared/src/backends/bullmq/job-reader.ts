@@ -15,6 +15,7 @@ export class JobReader {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly childrenKey: (parentId: string) => string,
+    private readonly suspendedKey: (queue: string) => string,
   ) {}
 
   async get(id: string, queue: string): Promise<TaskRecord | null> {
@@ -37,15 +38,18 @@ export class JobReader {
         .zscore(`${k}delayed`, id)
         .zscore(`${k}prioritized`, id)
         .lpos(`${k}active`, id)
-        .lrange(this.childrenKey(id), 0, -1);
+        .lrange(this.childrenKey(id), 0, -1)
+        .zscore(this.suspendedKey(queue), id);
     }
     const res = (await tx.exec()) ?? [];
     return refs.map(({ id, queue }, i) => {
-      const r = (j: number) => res[7 * i + j]?.[1];
+      const r = (j: number) => res[8 * i + j]?.[1];
       const hash = hashFromFields(r(0) as Array<string | null>);
       if (!hash) return null;
+      // Delayed by a suspension of its current run (see BullmqBackend.wake) is a waiting parent.
+      const suspended = r(7) != null && r(7) === hash.ats;
       const state: JobState =
-        r(1) != null ? 'completed' : r(2) != null ? 'failed' : r(3) != null ? 'delayed' : r(4) != null ? 'prioritized' : r(5) != null ? 'active' : 'waiting';
+        r(1) != null ? 'completed' : r(2) != null ? 'failed' : r(3) != null ? (suspended ? 'suspended' : 'delayed') : r(4) != null ? 'prioritized' : r(5) != null ? 'active' : 'waiting';
       return recordFromHash(id, queue, hash, state, r(6) as string[]);
     });
   }

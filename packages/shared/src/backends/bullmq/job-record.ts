@@ -20,7 +20,7 @@ export interface JobData {
 }
 
 /** BullMQ state names, as returned by the set a job was found in. */
-export type JobState = 'waiting' | 'prioritized' | 'delayed' | 'active' | 'completed' | 'failed';
+export type JobState = 'waiting' | 'prioritized' | 'delayed' | 'suspended' | 'active' | 'completed' | 'failed';
 
 /**
  * Drover priority 10 maps to BullMQ's plain wait list (which BullMQ always serves before any
@@ -90,6 +90,9 @@ export function recordFromHash(id: string, queue: string, hash: JobHash, state: 
       break;
     case 'delayed':
       status = 'delayed';
+      break;
+    case 'suspended':
+      status = 'waiting';
       break;
     case 'active':
       status = 'running';

@@ -15,11 +15,15 @@ const QUEUE_EXTRAS_LUA = `
     KEYS[2] paused list
     KEYS[3] prioritized zset
     KEYS[4] Drover's canceled zset of this queue (score = finish time, ms)
+    KEYS[5] Drover's suspended zset of this queue (score = the run that suspended)
+    KEYS[6] delayed zset
 
     ARGV[1] job key prefix ("<prefix>:<queue>:")
     ARGV[2] retention horizon, epoch ms (canceled entries older than this are dropped)
   Output:
-    { canceled count, creation time (ms) of the oldest ready task or -1 }
+    { canceled count, creation time (ms) of the oldest ready task or -1, waiting parents }
+  A suspension marker counts while its job sits in the delayed set with the same run; stale
+  markers (the parent ran again, finished or expired) are dropped here.
 ]]
 local rcall = redis.call
 rcall("ZREMRANGEBYSCORE", KEYS[4], "-inf", "(" .. ARGV[2])
@@ -33,28 +37,41 @@ end
 consider(rcall("LINDEX", KEYS[1], -1))
 consider(rcall("LINDEX", KEYS[2], -1))
 consider(rcall("ZRANGE", KEYS[3], 0, 0)[1])
-return { canceled, oldest }
+local waiting = 0
+local marks = rcall("ZRANGE", KEYS[5], 0, -1, "WITHSCORES")
+for i = 1, #marks, 2 do
+  local id = marks[i]
+  if rcall("ZSCORE", KEYS[6], id) and rcall("HGET", ARGV[1] .. id, "ats") == marks[i + 1] then
+    waiting = waiting + 1
+  elseif not rcall("ZSCORE", KEYS[6], id) then
+    rcall("ZREM", KEYS[5], id)
+  end
+end
+return { canceled, oldest, waiting }
 `;
 
-type WithExtras = Redis & { droverQueueExtras(...args: Array<string | number>): Promise<[number, number]> };
+type WithExtras = Redis & { droverQueueExtras(...args: Array<string | number>): Promise<[number, number, number]> };
 
 export function defineQueueExtrasScript(redis: Redis): void {
-  redis.defineCommand('droverQueueExtras', { numberOfKeys: 4, lua: QUEUE_EXTRAS_LUA });
+  redis.defineCommand('droverQueueExtras', { numberOfKeys: 6, lua: QUEUE_EXTRAS_LUA });
 }
 
 export async function runQueueExtrasScript(
   redis: Redis,
   keyPrefix: string,
   canceledKey: string,
+  suspendedKey: string,
   horizonMs: number,
-): Promise<{ canceled: number; oldestQueuedAt: number | null }> {
-  const [canceled, oldest] = await (redis as WithExtras).droverQueueExtras(
+): Promise<{ canceled: number; oldestQueuedAt: number | null; waiting: number }> {
+  const [canceled, oldest, waiting] = await (redis as WithExtras).droverQueueExtras(
     `${keyPrefix}wait`,
     `${keyPrefix}paused`,
     `${keyPrefix}prioritized`,
     canceledKey,
+    suspendedKey,
+    `${keyPrefix}delayed`,
     keyPrefix,
     horizonMs,
   );
-  return { canceled: Number(canceled), oldestQueuedAt: Number(oldest) >= 0 ? Number(oldest) : null };
+  return { canceled: Number(canceled), oldestQueuedAt: Number(oldest) >= 0 ? Number(oldest) : null, waiting: Number(waiting) };
 }

@@ -176,7 +176,9 @@ export class RabbitmqBackend implements Backend {
     if (!queue) return null;
     const status = await this.store.cancel(id, queue, Date.now());
     if (!status) return null;
-    return this.store.get(id);
+    const record = await this.store.get(id);
+    if (status === 'canceled' && record?.parentId) await this.store.wake(record.parentId);
+    return record;
   }
 
   async consume(queue: string, options: ConsumeOptions): Promise<Consumer> {

@@ -2,6 +2,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { Attempt, type AttemptOutcome } from '../../attempt.js';
 import { decideAfterAttempt } from '../../task-rules.js';
+import { waitIsOver } from '../../spawn.js';
 import { SlotTable } from '../../slot-table.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
 import type { TaskRecord } from '../../task.js';
@@ -229,11 +230,20 @@ export class RabbitmqConsumer implements Consumer {
       case 'retry':
         ok = await persist(() => store.retry(task, token, decision.error, decision.delayMs));
         break;
+      case 'suspend':
+        // Its message is done with; when woken the relay publishes a new one (next generation).
+        ok = await persist(() => store.suspend(task, token, decision.wakeAfterMs));
+        if (ok && outcome.kind === 'suspended' && (await waitIsOver((id) => store.get(id), outcome.wait).catch(() => false))) {
+          await store.wake(task.id).catch(() => undefined);
+        }
+        break;
       case 'fail':
         ok = await this.recordOutcome({ id: task.id, token, status: 'failed', output: null, error: decision.error });
         dead = true;
         break;
     }
+    // A child's end may end its parent's wait (a wake lost here is caught by the backstop).
+    if (ok && task.parentId && decision.kind !== 'requeue' && decision.kind !== 'suspend') void store.wake(task.parentId).catch(() => undefined);
     // When Redis stayed unreachable the message goes back; its lease decides who runs it next.
     if (!ok || requeue) return acks.nack(msg, true);
     if (dead) return acks.nack(msg, false); // dead-lettered for inspection

@@ -40,6 +40,11 @@ export class TaskKeys {
     return `${this.base}q:${queue}:delayed`;
   }
 
+  /** Parents suspended on their children: score = when the backstop wakes them (ms). */
+  waiting(queue: string): string {
+    return `${this.base}q:${queue}:waiting`;
+  }
+
   /** Tasks whose broker message is not confirmed yet: score = when the relay may (re)publish. */
   outbox(queue: string): string {
     return `${this.base}q:${queue}:outbox`;

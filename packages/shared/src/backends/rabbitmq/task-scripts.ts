@@ -214,6 +214,31 @@ redis.call('PUBLISH', ARGV[6], 's|' .. ARGV[1] .. '|' .. ARGV[7] .. '|delayed|' 
 return 1
 `;
 
+export const SUSPEND = `
+-- KEYS[1] record  KEYS[2] running zset  KEYS[3] waiting zset
+-- ARGV[1] id  ARGV[2] run token  ARGV[3] backstop wake ms  ARGV[4] now ms  ARGV[5] events channel
+-- ARGV[6] queue
+-- A parent waiting on its children: suspended (no slot held, the attempt does not count) until
+-- WAKE or the backstop time; the relay then queues it with a new generation. 0 when stale.
+local r = redis.call('HMGET', KEYS[1], 's', 'run')
+if r[1] ~= 'running' or r[2] ~= ARGV[2] then return 0 end
+redis.call('HINCRBY', KEYS[1], 'a', -1)
+redis.call('HSET', KEYS[1], 's', 'waiting', 'run', '')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('PUBLISH', ARGV[5], 's|' .. ARGV[1] .. '|' .. ARGV[6] .. '|waiting|' .. ARGV[4])
+return 1
+`;
+
+export const WAKE = `
+-- KEYS[1] record  KEYS[2] waiting zset
+-- ARGV[1] id  ARGV[2] now ms
+-- A child finished: its suspended parent comes due now (the relay queues it). 0 when not waiting.
+if redis.call('HGET', KEYS[1], 's') ~= 'waiting' then return 0 end
+redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[1])
+return 1
+`;
+
 export const REQUEUE = `
 -- KEYS[1] record  KEYS[2] running zset
 -- ARGV[1] id  ARGV[2] run token  ARGV[3] now ms  ARGV[4] events channel  ARGV[5] queue
@@ -230,9 +255,10 @@ return 1
 
 export const CANCEL = `
 -- KEYS[1] record  KEYS[2] delayed zset  KEYS[3] outbox zset  KEYS[4] canceled zset
+-- KEYS[5] waiting zset
 -- ARGV[1] id  ARGV[2] now ms  ARGV[3] finishedAt ISO  ARGV[4] error JSON  ARGV[5] result ttl s
 -- ARGV[6] events channel  ARGV[7] control channel  ARGV[8] queue
--- Queued/delayed: canceled at once (a broker message left behind is dropped on delivery).
+-- Queued/delayed/waiting: canceled at once (a broker message left behind is dropped on delivery).
 -- Running: flags the record and tells every process, whose owner aborts the attempt.
 -- Returns the status after the call, or false for an unknown task.
 local r = redis.call('HMGET', KEYS[1], 's', 'ik')
@@ -243,9 +269,10 @@ if s == 'running' then
   redis.call('PUBLISH', ARGV[7], 'cancel|' .. ARGV[1])
   return s
 end
-if s ~= 'queued' and s ~= 'delayed' then return s end
+if s ~= 'queued' and s ~= 'delayed' and s ~= 'waiting' then return s end
 redis.call('HSET', KEYS[1], 's', 'canceled', 'ft', ARGV[3], 'e', ARGV[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
@@ -280,11 +307,12 @@ return canceled
 
 export const RELAY_CLAIM = `
 -- KEYS[1] delayed zset  KEYS[2] outbox zset  KEYS[3] running zset  KEYS[4] failed zset
--- KEYS[5] canceled zset
+-- KEYS[5] canceled zset  KEYS[6] waiting zset
 -- ARGV[1] now ms  ARGV[2] outbox lease ms  ARGV[3] batch limit  ARGV[4] record key prefix
 -- ARGV[5] events channel  ARGV[6] queue  ARGV[7] worker losses tolerated  ARGV[8] finishedAt ISO
 -- ARGV[9] worker-lost error JSON  ARGV[10] result ttl s  ARGV[11] canceled error JSON
--- 1. due delayed tasks become queued with a new generation and enter the outbox;
+-- 1. due delayed tasks and woken (or backstop-due) waiting parents become queued with a new
+--    generation and enter the outbox;
 -- 2. running tasks whose lease expired (their worker is gone) are requeued the same way, the
 --    attempt not counted; a task whose workers were lost more than ARGV[7] times is failed
 --    instead (a task that kills every worker that runs it must not loop forever), and one whose
@@ -297,15 +325,17 @@ local limit = tonumber(ARGV[3])
 local function ev(id, status)
   redis.call('PUBLISH', ARGV[5], 's|' .. id .. '|' .. ARGV[6] .. '|' .. status .. '|' .. ARGV[1])
 end
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)) do
-  local key = ARGV[4] .. id
-  if redis.call('HGET', key, 's') == 'delayed' then
-    redis.call('HSET', key, 's', 'queued')
-    redis.call('HINCRBY', key, 'g', 1)
-    redis.call('ZADD', KEYS[2], now, id)
-    ev(id, 'queued')
+for _, due in ipairs({{KEYS[1], 'delayed'}, {KEYS[6], 'waiting'}}) do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', due[1], '-inf', now, 'LIMIT', 0, limit)) do
+    local key = ARGV[4] .. id
+    if redis.call('HGET', key, 's') == due[2] then
+      redis.call('HSET', key, 's', 'queued')
+      redis.call('HINCRBY', key, 'g', 1)
+      redis.call('ZADD', KEYS[2], now, id)
+      ev(id, 'queued')
+    end
+    redis.call('ZREM', due[1], id)
   end
-  redis.call('ZREM', KEYS[1], id)
 end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, limit)) do
   local key = ARGV[4] .. id
@@ -336,7 +366,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0
   end
 end
 local nextDue = -1
-for i = 1, 3 do
+for _, i in ipairs({1, 2, 3, 6}) do
   local head = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
   if head[2] then
     local at = tonumber(head[2])

@@ -65,7 +65,7 @@ const WORKER_LOST_ERROR = JSON.stringify(WORKER_LOST_RULE_ERROR);
 export const OUTBOX_GRACE_MS = 5000;
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
-type Scripts = Record<'drvSubmit' | 'drvStart' | 'drvFinish' | 'drvRetry' | 'drvRequeue' | 'drvCancel' | 'drvProgress' | 'drvRenew' | 'drvRelayClaim' | 'drvRelayDone', Script>;
+type Scripts = Record<'drvSubmit' | 'drvStart' | 'drvFinish' | 'drvRetry' | 'drvSuspend' | 'drvWake' | 'drvRequeue' | 'drvCancel' | 'drvProgress' | 'drvRenew' | 'drvRelayClaim' | 'drvRelayDone', Script>;
 
 /**
  * The Redis half of the rabbitmq backend: task records, idempotency keys, the delay schedule,
@@ -89,11 +89,13 @@ export class TaskStore {
     define('drvStart', 3, scripts.START);
     define('drvFinish', 4, scripts.FINISH);
     define('drvRetry', 3, scripts.RETRY);
+    define('drvSuspend', 3, scripts.SUSPEND);
+    define('drvWake', 2, scripts.WAKE);
     define('drvRequeue', 2, scripts.REQUEUE);
-    define('drvCancel', 4, scripts.CANCEL);
+    define('drvCancel', 5, scripts.CANCEL);
     define('drvProgress', 1, scripts.PROGRESS);
     define('drvRenew', 1, scripts.RENEW);
-    define('drvRelayClaim', 5, scripts.RELAY_CLAIM);
+    define('drvRelayClaim', 6, scripts.RELAY_CLAIM);
     define('drvRelayDone', 1, scripts.RELAY_DONE);
     this.redis = redis as Redis & Scripts;
   }
@@ -202,6 +204,7 @@ export class TaskStore {
       k.delayed(queue),
       k.outbox(queue),
       k.finished(queue, 'canceled'),
+      k.waiting(queue),
       id,
       now,
       new Date(now).toISOString(),
@@ -282,6 +285,19 @@ export class TaskStore {
     return r === 1;
   }
 
+  async suspend(task: TaskRecord, token: string, wakeAfterMs: number): Promise<boolean> {
+    const k = this.keys;
+    const now = Date.now();
+    const r = await this.redis.drvSuspend(k.record(task.id), k.running(task.queue), k.waiting(task.queue), task.id, token, now + wakeAfterMs, now, k.events, task.queue);
+    return r === 1;
+  }
+
+  /** A child finished: its parent, if suspended, comes due now. */
+  async wake(id: string): Promise<void> {
+    const queue = await this.queueOf(id);
+    if (queue) await this.redis.drvWake(this.keys.record(id), this.keys.waiting(queue), id, Date.now());
+  }
+
   async requeue(task: TaskRecord, token: string): Promise<boolean> {
     const k = this.keys;
     const r = await this.redis.drvRequeue(k.record(task.id), k.running(task.queue), task.id, token, Date.now(), k.events, task.queue);
@@ -307,6 +323,7 @@ export class TaskStore {
       k.running(queue),
       k.finished(queue, 'failed'),
       k.finished(queue, 'canceled'),
+      k.waiting(queue),
       now,
       leaseMs,
       limit,
@@ -336,8 +353,9 @@ export class TaskStore {
     pipe.zcard(k.running(queue));
     for (const outcome of FINISHED) pipe.zcard(k.finished(queue, outcome));
     pipe.sismember(k.paused, queue);
+    pipe.zcard(k.waiting(queue));
     const r = (await exec(pipe)) as number[];
-    return { delayed: r[3]!, running: r[4]!, succeeded: r[5]!, failed: r[6]!, canceled: r[7]!, paused: r[8] === 1 };
+    return { delayed: r[3]!, running: r[4]!, succeeded: r[5]!, failed: r[6]!, canceled: r[7]!, paused: r[8] === 1, waiting: r[9]! };
   }
 
   async setPaused(queue: string, paused: boolean): Promise<void> {
