@@ -24,6 +24,8 @@ import { workerRoutes } from './routes/workers.js';
 import { Submissions } from './submission.js';
 import { TaskCatalog } from './task-catalog.js';
 import { TaskWaiter } from './task-waiter.js';
+import { EventLog } from './event-log.js';
+import { eventRoutes } from './routes/events.js';
 
 export type { BuildAppOptions } from './app-options.js';
 
@@ -47,6 +49,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     submissions: new Submissions(config, catalog),
     admission: new Admission({ backend, maxBacklog: config.http.maxBacklog, logger }),
     waiter: new TaskWaiter(backend),
+    events: new EventLog({ retentionMs: config.http.eventRetentionSeconds * 1000, maxEvents: config.http.eventLogMaxEvents }),
     registry,
     taskMetrics: createTaskMetrics(registry),
     queueMetrics: createQueueMetrics(registry),
@@ -118,6 +121,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     async (v1) => {
       await v1.register(authPlugin, { auth: context.auth });
       await v1.register(taskRoutes);
+      await v1.register(eventRoutes);
       await v1.register(queueRoutes);
       await v1.register(workerRoutes);
       await v1.register(taskTypeRoutes);

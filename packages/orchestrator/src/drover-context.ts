@@ -7,6 +7,7 @@ import type { QueueSignalCache } from './queue-signal-cache.js';
 import type { Submissions } from './submission.js';
 import type { TaskCatalog } from './task-catalog.js';
 import type { TaskWaiter } from './task-waiter.js';
+import type { EventLog } from './event-log.js';
 
 /** What the route plugins share; built once by buildApp and decorated on the root instance. */
 export interface DroverContext {
@@ -17,6 +18,8 @@ export interface DroverContext {
   readonly submissions: Submissions;
   readonly admission: Admission;
   readonly waiter: TaskWaiter;
+  /** Recent task events for SSE streams (every replica records every event). */
+  readonly events: EventLog;
   readonly registry: Registry;
   readonly taskMetrics: TaskMetrics;
   readonly queueMetrics: QueueMetrics;
@@ -40,11 +43,12 @@ export const droverContextPlugin = fp<{ context: DroverContext }>(
   async (app: FastifyInstance, { context }) => {
     app.decorate('drover', context);
     app.addHook('onReady', async () => {
-      await Promise.all([context.catalog.refresh(), context.admission.warm(context.config.queues)]);
+      await Promise.all([context.catalog.refresh(), context.admission.warm(context.config.queues), context.events.start(context.backend)]);
     });
     app.addHook('preClose', async () => {
       context.draining = true;
       context.waiter.stop();
+      context.events.stop();
     });
   },
   { name: 'drover-context' },

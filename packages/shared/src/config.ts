@@ -44,6 +44,12 @@ export interface DroverConfig {
     drainDelayMs: number;
     /** How long /metrics reuses the queue figures it read from the backend. */
     metricsCacheMs: number;
+    /** How long task events are kept for SSE clients resuming with Last-Event-ID. */
+    eventRetentionSeconds: number;
+    /** Most task events an orchestrator keeps for resuming (the oldest go first). */
+    eventLogMaxEvents: number;
+    /** Interval of the keep-alive comments on idle SSE streams. */
+    sseKeepAliveMs: number;
   };
 
   tasks: {
@@ -127,6 +133,9 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       docs: r.bool('DROVER_DOCS', true),
       drainDelayMs: r.int('DROVER_DRAIN_DELAY_MS', 2000, { min: 0, max: 300_000 }),
       metricsCacheMs: r.int('DROVER_METRICS_CACHE_MS', 1000, { min: 0, max: 60_000 }),
+      eventRetentionSeconds: r.int('DROVER_EVENT_RETENTION_SECONDS', 3600, { min: 0, max: 604_800 }),
+      eventLogMaxEvents: r.int('DROVER_EVENT_LOG_MAX_EVENTS', 200_000, { min: 100, max: 10_000_000 }),
+      sseKeepAliveMs: r.int('DROVER_SSE_KEEPALIVE_MS', 15_000, { min: 100, max: 300_000 }),
     },
     tasks: {
       defaultTimeoutMs: r.int('DROVER_TASK_TIMEOUT_MS', 300_000, { min: 1, max: 86_400_000 }),

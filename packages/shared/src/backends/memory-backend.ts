@@ -103,10 +103,12 @@ export class MemoryBackend implements Backend {
     this.tasks.set(record.id, entry);
     if (req.idempotencyKey) this.keys.set(`${req.tenant}\0${req.queue}\0${req.idempotencyKey}`, record.id);
     if (req.parentId) this.tasks.get(req.parentId)?.record.children.push(record.id);
+    // The submit's event first: enqueue() may start the task at once (and emit `running`).
+    this.emit({ kind: 'state', id: record.id, queue: record.queue, status: record.status, at: Date.now() });
+    const created = clone(record);
     if (req.delayMs > 0) this.schedule(entry, req.delayMs);
     else this.enqueue(entry);
-    this.emit({ kind: 'state', id: record.id, queue: record.queue, status: record.status, at: Date.now() });
-    return { task: clone(record), created: true };
+    return { task: created, created: true };
   }
 
   async submitMany(reqs: SubmitRequest[]): Promise<SubmitResult[]> {
