@@ -57,7 +57,7 @@ describe('SSE task events', () => {
   });
 
   afterEach(async () => {
-    gates.splice(0).forEach((g) => g());
+    for (const g of gates.splice(0)) g();
     await worker.drain(0);
     await app.close();
     await backend.close();
@@ -130,6 +130,6 @@ describe('SSE task events', () => {
     const { body: task } = await a.request('POST', '/v1/tasks', { type: 'echo', input: 1 });
     const res = await fetch(`${base}/v1/tasks/${task.id}/events`, { headers: authB });
     expect(res.status).toBe(404);
-    expect((await res.json()).code).toBe('DROVER_ERR_TASK_NOT_FOUND');
+    expect(((await res.json()) as { code: string }).code).toBe('DROVER_ERR_TASK_NOT_FOUND');
   });
 });
