@@ -73,6 +73,14 @@ describe('README', () => {
     it(`example ${i + 1} runs and succeeds: ${block.split('\n')[0]!.slice(0, 60)}`, async () => {
       const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', block], { env: { ...process.env, DROVER_URL: url, DROVER_KEY: key } });
       expect(stdout.length).toBeGreaterThan(0);
+      if (block.includes('"type":"debate"')) {
+        // The debate example end to end: the stream shows the children's log lines and ends with
+        // the parent's success, the tree holds debaters and a judge, the record has the verdict.
+        expect(stdout).toMatch(/^event: log$/m);
+        expect(stdout).toMatch(/"status":"waiting"/);
+        expect(stdout).toMatch(/"type":"judge"/);
+        expect(stdout).toMatch(/"winner":\d/);
+      }
     });
   }
 

@@ -14,7 +14,7 @@ describe('every client error is problem+json with a stable code', () => {
   it('unknown task type: 400, lists the known types', async () => {
     f = await startApp();
     const p = expectProblem(await post('/v1/tasks', { type: 'summarise' }), 400, 'DROVER_ERR_UNKNOWN_TASK_TYPE');
-    expect(p.detail).toContain('echo, scrape, sleep');
+    expect(p.detail).toContain('debate, debater, echo, judge, scrape, sleep');
     expect(p.instance).toBe('/v1/tasks');
   });
 

@@ -66,7 +66,7 @@ describe('POST /v1/tasks', () => {
       ]),
     );
     const types = await f.app.inject({ method: 'GET', url: '/v1/task-types', headers: authA });
-    expect(types.json().taskTypes.map((t: { name: string }) => t.name)).toEqual(['echo', 'scrape', 'sleep', 'summarize']);
+    expect(types.json().taskTypes.map((t: { name: string }) => t.name)).toEqual(['debate', 'debater', 'echo', 'judge', 'scrape', 'sleep', 'summarize']);
   });
 
   it('sees task types registered after start-up', async () => {

@@ -29,8 +29,14 @@ export interface Backend {
   resume(queue: string): Promise<void>;
   isPaused(queue: string): Promise<boolean>;
 
-  /** Subscribe to state and progress changes of every task; returns the unsubscribe function. */
+  /** Subscribe to state, progress and log events of every task; returns the unsubscribe function. */
   onEvent(listener: (event: TaskEvent) => void): Promise<() => void>;
+
+  /**
+   * Publish one of a task's own log lines as a `log` event (best effort: for live followers,
+   * not stored in the record).
+   */
+  publishLog(task: TaskRef, line: TaskLogLine): Promise<void>;
 
   /** Worker liveness: each worker calls heartbeat() periodically; entries expire after ttlMs. */
   heartbeat(worker: WorkerInfo, ttlMs: number): Promise<void>;
@@ -122,13 +128,27 @@ export function backlogOf(counts: QueueCounts): number {
 }
 
 export interface TaskEvent {
-  kind: 'state' | 'progress';
+  kind: 'state' | 'progress' | 'log';
   id: string;
   queue: string;
   /** Present on state events. */
   status?: TaskStatus;
   progress?: unknown;
+  /** Present on log events. */
+  log?: TaskLogLine;
   at: number;
+}
+
+/** A task as far as its events are concerned. */
+export interface TaskRef {
+  id: string;
+  queue: string;
+}
+
+/** One line a task's handler logged (`ctx.log.info(...)`), as its followers see it. */
+export interface TaskLogLine {
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  msg: string;
 }
 
 export interface WorkerInfo {

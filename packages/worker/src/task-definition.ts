@@ -11,7 +11,10 @@ export interface TaskContext {
   task: TaskRecord;
   /** Report progress: a number 0-100 or a JSON object. */
   progress(value: unknown): Promise<void>;
-  /** Logger bound to the task id and type. */
+  /**
+   * Logger bound to the task id and type; its info, warn, error and fatal lines are also the
+   * task's `log` events (GET /v1/tasks/:id/events).
+   */
   log: Logger;
   /** Services the worker was created with (e.g. the scraper), for tasks that need them. */
   services: WorkerServices;

@@ -1,3 +1,4 @@
+import { followedLogger } from './task-logger.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
@@ -290,7 +291,9 @@ class AttemptTaskContext implements TaskContext {
   }
 
   get log(): Logger {
-    this.logger ??= this.parentLog.child({ task: this.task.id, type: this.task.type, attempt: this.attempt });
+    this.logger ??= followedLogger(this.parentLog.child({ task: this.task.id, type: this.task.type, attempt: this.attempt }), (line) =>
+      this.backend.publishLog(this.task, line),
+    );
     return this.logger;
   }
 }

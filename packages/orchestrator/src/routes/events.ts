@@ -9,7 +9,7 @@ import { ownTask } from './task-access.js';
 const ERRORS = { '4xx': ProblemRef, '5xx': ProblemRef };
 const LastEventId = Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 300, description: 'Resume after this event id' })) });
 const STREAM_DESCRIPTION =
-  'text/event-stream of `state` events (data: taskId, queue, status, at) and `progress` events (data: taskId, queue, progress, at). Each event has an id; reconnect with the Last-Event-ID header to resume with nothing missed and nothing twice, within DROVER_EVENT_RETENTION_SECONDS. Comments (": keep-alive") every DROVER_SSE_KEEPALIVE_MS keep idle streams open.';
+  'text/event-stream of `state` events (data: taskId, queue, status, at) `progress` events (data: taskId, queue, progress, at) and `log` events, lines the task logged at info and above (data: taskId, queue, level, msg, at). Each event has an id; reconnect with the Last-Event-ID header to resume with nothing missed and nothing twice, within DROVER_EVENT_RETENTION_SECONDS. Comments (": keep-alive") every DROVER_SSE_KEEPALIVE_MS keep idle streams open.';
 
 /** GET /v1/tasks/:id/events and GET /v1/events: Server-Sent Events from the event log. */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -155,8 +155,11 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
 };
 
 function dataOf(e: LoggedEvent): Record<string, unknown> {
-  const { kind, id, queue, status, progress, at } = e.event;
-  return kind === 'state' ? { taskId: id, queue, status, at: new Date(at).toISOString() } : { taskId: id, queue, progress, at: new Date(at).toISOString() };
+  const { kind, id, queue, status, progress, log, at } = e.event;
+  const when = new Date(at).toISOString();
+  if (kind === 'state') return { taskId: id, queue, status, at: when };
+  if (kind === 'log') return { taskId: id, queue, level: log?.level, msg: log?.msg, at: when };
+  return { taskId: id, queue, progress, at: when };
 }
 
 /** Tenant and type of the tasks a tenant stream sees, read once per task (most recent 10,000). */

@@ -10,6 +10,8 @@ import type {
   ListQuery,
   QueueCounts,
   TaskEvent,
+  TaskLogLine,
+  TaskRef,
   TaskTypeInfo,
   WorkerInfo,
 } from '../backend.js';
@@ -200,6 +202,10 @@ export class MemoryBackend implements Backend {
   async onEvent(listener: (event: TaskEvent) => void): Promise<() => void> {
     this.events.on('event', listener);
     return () => this.events.off('event', listener);
+  }
+
+  async publishLog(task: TaskRef, line: TaskLogLine): Promise<void> {
+    this.emit({ kind: 'log', id: task.id, queue: task.queue, log: line, at: Date.now() });
   }
 
   async heartbeat(worker: WorkerInfo, ttlMs: number): Promise<void> {

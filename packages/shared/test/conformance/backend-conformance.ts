@@ -499,6 +499,29 @@ export function backendConformance(name: string, makeStore: () => Promise<Confor
         expect((await backend.get(task.id))?.progress).toEqual({ step: 'done' });
       });
 
+      it('publishes log lines as log events, in order with the state events, from another client', async () => {
+        const other = await open();
+        const events: TaskEvent[] = [];
+        const off = await backend.onEvent((e) => events.push(e));
+        closers.push(async () => off());
+        await consume(other, 'alpha', 1, async (t) => {
+          await other.publishLog(t, { level: 'info', msg: 'step 1 | of 2' });
+          await other.publishLog(t, { level: 'warn', msg: 'step 2' });
+          return 'ok';
+        });
+        const { task } = await backend.submit(req());
+        await finished(backend, task.id);
+        await waitUntil(() => events.some((e) => e.id === task.id && e.status === 'succeeded'), 'succeeded event');
+        const mine = events.filter((e) => e.id === task.id && (e.kind === 'log' || e.status === 'running' || e.status === 'succeeded'));
+        expect(mine.map((e) => (e.kind === 'log' ? e.log : e.status))).toEqual([
+          'running',
+          { level: 'info', msg: 'step 1 | of 2' },
+          { level: 'warn', msg: 'step 2' },
+          'succeeded',
+        ]);
+        expect(mine.every((e) => e.queue === 'alpha' && e.at > 0)).toBe(true);
+      });
+
       it('emits events from work done by another client', async () => {
         const other = await open();
         const events: TaskEvent[] = [];

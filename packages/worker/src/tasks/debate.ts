@@ -51,6 +51,7 @@ export function debaterTask(llm: LlmClient | undefined) {
     run: async (input, ctx) => {
       const others = input.previous.filter((p) => p.debater !== input.debater);
       if (llm) {
+        ctx.log.info(`debater ${input.debater} asks the model for round ${input.round}`);
         const heard = others.map((p) => `Debater ${p.debater} said: ${p.text}`).join('\n');
         return llm.chat(
           [
@@ -60,6 +61,7 @@ export function debaterTask(llm: LlmClient | undefined) {
           ctx.signal,
         );
       }
+      ctx.log.info(`debater ${input.debater} answers round ${input.round} (deterministic)`);
       const stance = STANCES[digest(`${input.topic}|${input.debater}`) % STANCES.length];
       const reply = others.length > 0 ? ` Answering debater ${others[digest(`${input.topic}|${input.round}|${input.debater}`) % others.length]!.debater}: ${pointOf(input.topic, input.round)}` : '';
       return `Debater ${input.debater}, round ${input.round}: I am ${stance} on "${input.topic}".${reply}`;
@@ -89,6 +91,7 @@ export function judgeTask(llm: LlmClient | undefined) {
         const winner = Number(/Winner:\s*(\d+)/i.exec(verdict)?.[1] ?? last[0]?.debater ?? 1);
         return { winner, verdict };
       }
+      ctx.log.info(`judging ${input.transcript.length} round(s) (deterministic)`);
       const scored = last.map((a) => ({ debater: a.debater, score: digest(a.text) % 100 }));
       scored.sort((a, b) => b.score - a.score || a.debater - b.debater);
       const best = scored[0] ?? { debater: 1, score: 0 };

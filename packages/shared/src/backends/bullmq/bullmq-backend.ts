@@ -9,6 +9,8 @@ import type {
   ListQuery,
   QueueCounts,
   TaskEvent,
+  TaskLogLine,
+  TaskRef,
   TaskTypeInfo,
   WorkerInfo,
 } from '../../backend.js';
@@ -224,6 +226,10 @@ export class BullmqBackend implements Backend {
   async onEvent(listener: (event: TaskEvent) => void): Promise<() => void> {
     const queues = await this.allQueues();
     return this.io(() => this.hub.subscribe(listener, queues));
+  }
+
+  publishLog(task: TaskRef, line: TaskLogLine): Promise<void> {
+    return this.io(() => this.hub.publishLog(task, line));
   }
 
   heartbeat(worker: WorkerInfo, ttlMs: number): Promise<void> {

@@ -1,9 +1,14 @@
 import { type ConnectionOptions, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
-import type { TaskEvent } from '../../backend.js';
+import type { TaskEvent, TaskLogLine, TaskRef } from '../../backend.js';
 import { CANCELED_CODE, decodeTaskError } from './job-record.js';
 
 type Listener = (event: TaskEvent) => void;
+
+/** The event name of a task's log line in BullMQ's events stream (BullMQ's own names never clash). */
+const LOG_EVENT = 'drover:log';
+/** BullMQ's default `streams.events.maxLen`. */
+const EVENTS_MAX_LEN = 10_000;
 
 /**
  * Fans BullMQ's per-queue event streams out to onEvent() listeners: one QueueEvents (one
@@ -71,9 +76,22 @@ export class EventHub {
     qe.on('progress', (args: { jobId: string; data: unknown }) => {
       if (this.listeners.size > 0) emit({ kind: 'progress', id: args.jobId, queue, progress: args.data, at: Date.now() });
     });
+    // QueueEvents emits every event name it reads from the stream; its typings list only BullMQ's.
+    (qe as unknown as NodeJS.EventEmitter).on(LOG_EVENT, (args: { jobId: string; level: TaskLogLine['level']; msg: string }) => {
+      if (this.listeners.size > 0) emit({ kind: 'log', id: args.jobId, queue, log: { level: args.level, msg: args.msg }, at: Date.now() });
+    });
     await qe.waitUntilReady();
     if (this.closed) await qe.close();
     return qe;
+  }
+
+  /**
+   * Appends a task's log line to its queue's event stream, where every QueueEvents reader sees
+   * it in order with the queue's own events; trimmed like BullMQ trims that stream.
+   */
+  async publishLog(task: TaskRef, line: TaskLogLine): Promise<void> {
+    const stream = `${this.prefix}:${task.queue}:events`;
+    await this.producer.xadd(stream, 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'event', LOG_EVENT, 'jobId', task.id, 'level', line.level, 'msg', line.msg);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { TaskEvent } from '../../backend.js';
+import type { TaskEvent, TaskLogLine, TaskRef } from '../../backend.js';
 import type { TaskStatus } from '../../task.js';
 import type { TaskKeys } from './task-keys.js';
 
@@ -42,6 +42,11 @@ export class EventBus {
     };
   }
 
+  /** Publishes a task's log line on the events channel, in the format the scripts use. */
+  async publishLog(redis: Redis, task: TaskRef, line: TaskLogLine): Promise<void> {
+    await redis.publish(this.keys.events, `l|${task.id}|${task.queue}|${Date.now()}|${line.level}|${line.msg}`);
+  }
+
   async close(): Promise<void> {
     this.eventListeners.clear();
     this.controlListeners.clear();
@@ -77,6 +82,10 @@ function parseEvent(message: string): TaskEvent | null {
     // The progress JSON may itself contain '|': it is everything after the fourth separator.
     const json = parts.slice(4).join('|');
     return { kind: 'progress', id, queue, progress: JSON.parse(json) as unknown, at: Number(fourth) };
+  }
+  if (kind === 'l') {
+    // The message may itself contain '|': it is everything after the fifth separator.
+    return { kind: 'log', id, queue, log: { level: fifth as TaskLogLine['level'], msg: parts.slice(5).join('|') }, at: Number(fourth) };
   }
   return null;
 }

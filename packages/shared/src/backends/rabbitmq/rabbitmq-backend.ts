@@ -8,6 +8,8 @@ import type {
   ListQuery,
   QueueCounts,
   TaskEvent,
+  TaskLogLine,
+  TaskRef,
   TaskTypeInfo,
   WorkerInfo,
 } from '../../backend.js';
@@ -224,6 +226,10 @@ export class RabbitmqBackend implements Backend {
 
   async onEvent(listener: (event: TaskEvent) => void): Promise<() => void> {
     return this.bus.onEvent(listener);
+  }
+
+  async publishLog(task: TaskRef, line: TaskLogLine): Promise<void> {
+    await this.unavailableOnError(() => this.bus.publishLog(this.redis, task, line));
   }
 
   async heartbeat(worker: WorkerInfo, ttlMs: number): Promise<void> {
