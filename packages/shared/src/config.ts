@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { BackendKind } from './backend.js';
 import { type Env, EnvReader, configError } from './env-reader.js';
 import { NAME_RE } from './task.js';
+import { DEFAULT_POISON_CRASHES } from './task-rules.js';
 import { type ScraperConfig, readScraperConfig } from './config-scraper.js';
 
 export type { Env } from './env-reader.js';
@@ -57,6 +58,10 @@ export interface DroverConfig {
     defaultMaxAttempts: number;
     defaultBackoffMs: number;
     resultTtlSeconds: number;
+    /** A running task's lock (bullmq) or lease (rabbitmq): a worker silent this long is presumed lost. */
+    leaseMs: number;
+    /** Crashes of its worker that quarantine a task as a poison task. */
+    poisonCrashes: number;
   };
 
   worker: {
@@ -142,6 +147,8 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       defaultMaxAttempts: r.int('DROVER_TASK_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
       defaultBackoffMs: r.int('DROVER_TASK_BACKOFF_MS', 1000, { min: 0, max: 3_600_000 }),
       resultTtlSeconds: r.int('DROVER_RESULT_TTL_SECONDS', 86_400, { min: 1 }),
+      leaseMs: r.int('DROVER_TASK_LEASE_MS', 30_000, { min: 500, max: 3_600_000 }),
+      poisonCrashes: r.int('DROVER_POISON_CRASHES', DEFAULT_POISON_CRASHES, { min: 1, max: 100 }),
     },
     worker: {
       concurrency: r.int('DROVER_WORKER_CONCURRENCY', 3, { min: 1, max: 10_000 }),

@@ -35,7 +35,7 @@ export const ErrorCodes = {
   TASK_CANCELED: { code: 'DROVER_ERR_TASK_CANCELED', status: 409, title: 'Task canceled' },
   TASK_INPUT_REJECTED: { code: 'DROVER_ERR_TASK_INPUT_REJECTED', status: 400, title: 'Worker rejected the task input' },
   NO_HANDLER: { code: 'DROVER_ERR_NO_HANDLER', status: 500, title: 'No worker handler for the task type' },
-  WORKER_LOST: { code: 'DROVER_ERR_WORKER_LOST', status: 500, title: 'Worker lost while running the task' },
+  TASK_QUARANTINED: { code: 'DROVER_ERR_TASK_QUARANTINED', status: 500, title: 'Quarantined as a poison task: its runs kept killing the worker' },
   CHILD_FAILED: { code: 'DROVER_ERR_CHILD_FAILED', status: 500, title: 'A child task failed or was canceled' },
   SPAWN_MISMATCH: { code: 'DROVER_ERR_SPAWN_MISMATCH', status: 500, title: 'A resumed task spawned different children than before' },
   // configuration

@@ -30,21 +30,30 @@ export const TASK_MOVES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
 
 export const CANCELED_ERROR: TaskError = Object.freeze({ code: 'DROVER_ERR_TASK_CANCELED', message: 'Task was canceled.', retryable: false });
 
-/** Retryable, as a later run may survive what killed the workers. */
-export const WORKER_LOST_ERROR: TaskError = Object.freeze({
-  code: 'DROVER_ERR_WORKER_LOST',
-  message: 'The workers running this task were lost (crash, OOM, SIGKILL) more often than tolerated; it was failed instead of being run again.',
-  retryable: true,
+/**
+ * A poison task: its runs took their worker process down (exit, OOM, SIGKILL) DROVER_POISON_CRASHES
+ * times, so it is failed for good instead of being handed to the next worker. Not retryable: only
+ * an explicit retry (dead letters) runs it again, once the cause is fixed.
+ */
+export const QUARANTINED_ERROR: TaskError = Object.freeze({
+  code: 'DROVER_ERR_TASK_QUARANTINED',
+  message: 'Quarantined as a poison task: its runs were lost with their worker process (exit, OOM, SIGKILL) DROVER_POISON_CRASHES times, so it is not run again.',
+  retryable: false,
 });
+
+/** The default of DROVER_POISON_CRASHES: the crash that quarantines a task. */
+export const DEFAULT_POISON_CRASHES = 3;
 
 /**
  * Workers a task may lose mid-run (crash, OOM, SIGKILL: its lock or lease expires) and still run
- * again; the next loss fails it with WORKER_LOST_ERROR. A loss is not the handler's failure, so
- * it does not count against maxAttempts. The loss is found inside atomic scripts, which take
- * this limit as an argument: BullMQ's stalled checker (maxStalledCount) and the rabbitmq
- * backend's END_IF_LOST script.
+ * again: every crash but the one that quarantines it (QUARANTINED_ERROR). A loss is not the
+ * handler's failure, so it does not count against maxAttempts. The loss is found inside atomic
+ * scripts, which take this limit as an argument: BullMQ's stalled checker (maxStalledCount) and
+ * the rabbitmq backend's START and END_IF_LOST scripts.
  */
-export const MAX_WORKER_LOSSES = 2;
+export function workerLossesTolerated(poisonCrashes: number = DEFAULT_POISON_CRASHES): number {
+  return Math.max(0, poisonCrashes - 1);
+}
 
 /**
  * A suspended parent runs again at the latest this long after it suspended, even if no child's

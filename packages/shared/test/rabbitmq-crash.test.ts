@@ -111,9 +111,9 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     expect(runs.get(task.id)).toBe(1);
   });
 
-  it('fails a task whose workers keep dying on it (more than maxWorkerLosses), instead of requeueing it forever', async () => {
+  it('fails a task whose workers keep dying on it (DROVER_POISON_CRASHES times): quarantined, instead of requeued forever', async () => {
     const prefix = uniqueName('rmq-crash');
-    const producer = new RabbitmqBackend({ amqpUrl, redisUrl: testRedisUrl(), prefix, queues: ['alpha'], resultTtlSeconds: 3600, maxWorkerLosses: 2 });
+    const producer = new RabbitmqBackend({ amqpUrl, redisUrl: testRedisUrl(), prefix, queues: ['alpha'], resultTtlSeconds: 3600, poisonCrashes: 3 });
     backends.push(producer);
     const { task } = await producer.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', maxAttempts: 5 }));
     const store = new TaskStore(redis, new TaskKeys(prefix), 3600);
@@ -129,7 +129,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
       });
     }
     const failed = await finished(producer, task.id);
-    expect(failed).toMatchObject({ status: 'failed', error: { code: 'DROVER_ERR_WORKER_LOST', retryable: true } });
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'DROVER_ERR_TASK_QUARANTINED', retryable: false } });
     expect((await producer.counts('alpha')).failed).toBe(1);
     // No fourth message: the task is not run again.
     await new Promise((r) => setTimeout(r, 600));
@@ -197,7 +197,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     expect((await store.get(id))?.status).toBe('running');
     // The third loss fails the task instead of running it a fourth time.
     expect(await claim('w4.1')).toBeNull();
-    expect(await store.get(id)).toMatchObject({ status: 'failed', attempt: 3, error: { code: 'DROVER_ERR_WORKER_LOST', retryable: true } });
+    expect(await store.get(id)).toMatchObject({ status: 'failed', attempt: 3, error: { code: 'DROVER_ERR_TASK_QUARANTINED', retryable: false } });
     const counts = await store.stateCounts('alpha');
     expect(counts).toMatchObject({ running: 0, failed: 1 });
     // A live lease is still respected: a fresh task claimed now is not taken over before expiry.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AttemptOutcome } from '../src/attempt.js';
 import { TASK_STATUSES } from '../src/task.js';
-import { CANCELED_ERROR, MAX_WORKER_LOSSES, TASK_MOVES, cancelEffect, decideAfterAttempt } from '../src/task-rules.js';
+import { CANCELED_ERROR, DEFAULT_POISON_CRASHES, TASK_MOVES, cancelEffect, decideAfterAttempt, workerLossesTolerated } from '../src/task-rules.js';
 
 const [maxAttempts, backoffMs] = [3, 1000];
 const failed = (retryable: boolean): AttemptOutcome => ({ kind: 'failed', error: { code: 'DROVER_ERR_TASK_FAILED', message: 'boom', retryable } });
@@ -48,7 +48,10 @@ describe('the task rules', () => {
     for (const s of ['succeeded', 'failed', 'canceled'] as const) expect(cancelEffect(s)).toBe('finished');
   });
 
-  it('a task survives MAX_WORKER_LOSSES lost workers (passed to the backends\' scripts; rabbitmq-crash and bullmq-semantics test the behaviour)', () => {
-    expect(MAX_WORKER_LOSSES).toBe(2);
+  it('a task survives every crash of its worker but the DROVER_POISON_CRASHES-th (the scripts\' limit; test/e2e/poison tests the behaviour)', () => {
+    expect(DEFAULT_POISON_CRASHES).toBe(3);
+    expect(workerLossesTolerated()).toBe(2);
+    expect(workerLossesTolerated(1)).toBe(0); // the first crash quarantines
+    expect(workerLossesTolerated(10)).toBe(9);
   });
 });

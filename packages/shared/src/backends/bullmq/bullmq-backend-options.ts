@@ -10,8 +10,11 @@ export interface BullmqBackendOptions {
   lockDurationMs?: number;
   /** How often workers look for jobs whose lock expired (crashed workers). Default 15 000. */
   stalledIntervalMs?: number;
-  /** Crashes a job survives before it is failed as DROVER_ERR_WORKER_LOST. Default 2. */
-  maxStalledCount?: number;
+  /**
+   * Crashes of its worker (lock expired mid-run) that quarantine a job as a poison task
+   * (DROVER_ERR_TASK_QUARANTINED): BullMQ's maxStalledCount is one less. Default 3.
+   */
+  poisonCrashes?: number;
   /** How long the first call waits for the initial connection before failing. Default 2 000. */
   connectTimeoutMs?: number;
   /** Errors from background connections (reconnects, stalled checks). Default: ignored. */

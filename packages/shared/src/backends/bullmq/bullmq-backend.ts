@@ -34,7 +34,7 @@ import { redisOptionsFromUrl, unavailable } from './redis-options.js';
 import { SubmitBatcher } from './submit-batcher.js';
 import { TaskIndex } from './task-index.js';
 import { WorkerRegistry } from './worker-registry.js';
-import { MAX_WORKER_LOSSES } from '../../task-rules.js';
+import { workerLossesTolerated } from '../../task-rules.js';
 import { waitIsOver } from '../../spawn.js';
 
 export type { BullmqBackendOptions } from './bullmq-backend-options.js';
@@ -172,7 +172,7 @@ export class BullmqBackend implements Backend {
       resultTtlSeconds: this.options.resultTtlSeconds,
       lockDurationMs: this.options.lockDurationMs ?? 30_000,
       stalledIntervalMs: this.options.stalledIntervalMs ?? 15_000,
-      maxStalledCount: this.options.maxStalledCount ?? MAX_WORKER_LOSSES,
+      maxStalledCount: workerLossesTolerated(this.options.poisonCrashes),
       onError: this.onError,
       onClosed: (c) => this.consumers.delete(c),
     });

@@ -104,8 +104,9 @@ export class BullmqConsumer implements Consumer {
 
     // Crashed (SIGKILLed) workers: their lock expires after lockDuration and the stalled checker
     // of any live worker (every stalledInterval) puts the job back, so a lost job runs again
-    // within about lockDuration + stalledInterval. maxStalledCount > 1 tolerates a second crash
-    // before the job is failed (reported as DROVER_ERR_WORKER_LOST) rather than retried forever.
+    // within about lockDuration + stalledInterval. maxStalledCount is DROVER_POISON_CRASHES - 1: the
+    // crash after those quarantines the job (reported as DROVER_ERR_TASK_QUARANTINED) rather than
+    // handing a poison task to worker after worker forever.
     this.worker = new Worker<JobData>(queue, processor, {
       connection: { ...options.connection, maxRetriesPerRequest: null } as ConnectionOptions,
       prefix: options.prefix,

@@ -1,5 +1,5 @@
 import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
-import { CANCELED_ERROR, WORKER_LOST_ERROR } from '../../task-rules.js';
+import { CANCELED_ERROR, QUARANTINED_ERROR } from '../../task-rules.js';
 
 /**
  * The BullMQ job is the task record: its name is the task type, its data carries the input and
@@ -51,7 +51,7 @@ export function decodeTaskError(failedReason: string | undefined): TaskError | n
     }
   }
   // Written by BullMQ itself: the stalled checker gave up on a job whose workers kept dying.
-  if (/stalled/i.test(failedReason)) return { ...WORKER_LOST_ERROR };
+  if (/stalled/i.test(failedReason)) return { ...QUARANTINED_ERROR };
   return { code: 'DROVER_ERR_TASK_FAILED', message: failedReason, retryable: false };
 }
 
@@ -114,8 +114,9 @@ export function recordFromHash(id: string, queue: string, hash: JobHash, state: 
     progress: hash.progress === undefined ? null : (JSON.parse(hash.progress) ?? null),
     priority: toDroverPriority(Number(hash.priority ?? 0)),
     // Runs started (ats), so a rerun after a lost worker shows as the next attempt; older jobs
-    // without it fall back to the attempts made.
-    attempt: hash.ats !== undefined ? Number(hash.ats) : status === 'running' ? attemptsMade + 1 : attemptsMade,
+    // without it fall back to the attempts made. A quarantined job was failed by BullMQ's
+    // deferred failure, which counts one more start that never ran the handler.
+    attempt: hash.ats !== undefined ? Number(hash.ats) - (status === 'failed' && error?.code === QUARANTINED_ERROR.code ? 1 : 0) : status === 'running' ? attemptsMade + 1 : attemptsMade,
     maxAttempts: opts.attempts || 1, // BullMQ stores 0 for "not set"
     timeoutMs: data.timeoutMs,
     parentId: data.parentId ?? null,

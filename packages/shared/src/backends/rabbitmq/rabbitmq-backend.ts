@@ -17,6 +17,7 @@ import { DroverError } from '../../errors.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import type { SubmitRequest, SubmitResult, TaskRecord } from '../../task.js';
 import { newTaskId } from '../../task-id.js';
+import { workerLossesTolerated } from '../../task-rules.js';
 import { idempotencyConflict } from '../memory-backend.js';
 import { Broker } from './broker.js';
 import { EventBus } from './event-bus.js';
@@ -38,8 +39,8 @@ export interface RabbitmqBackendOptions {
   leaseMs?: number;
   /** Largest number of tasks written and published per round trip in submitMany. */
   submitChunk?: number;
-  /** Times a task's worker may be lost mid-run (lease expired) before the task is failed as DROVER_ERR_WORKER_LOST. Default 2, as bullmq's maxStalledCount. */
-  maxWorkerLosses?: number;
+  /** Crashes of its worker (lease expired mid-run) that quarantine a task as a poison task (DROVER_ERR_TASK_QUARANTINED). Default 3, as on bullmq. */
+  poisonCrashes?: number;
 }
 
 /**
@@ -69,7 +70,7 @@ export class RabbitmqBackend implements Backend {
     const keys = new TaskKeys(options.prefix);
     this.redis = new Redis(options.redisUrl, { lazyConnect: false });
     this.redis.on('error', () => undefined); // ioredis reconnects; commands fail or wait meanwhile
-    this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds, options.maxWorkerLosses);
+    this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds, workerLossesTolerated(options.poisonCrashes));
     this.bus = new EventBus(() => this.redis.duplicate(), keys);
     this.topology = new Topology(options.prefix, options.resultTtlSeconds);
     this.broker = new Broker({ url: options.amqpUrl, topology: this.topology, queues: options.queues });

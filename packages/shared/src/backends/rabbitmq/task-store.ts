@@ -6,7 +6,7 @@ import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
 import { storedJson } from '../../stored-json.js';
 import type { TaskKeys } from './task-keys.js';
 import * as scripts from './task-scripts.js';
-import { CANCELED_ERROR as CANCELED_RULE_ERROR, MAX_WORKER_LOSSES, WORKER_LOST_ERROR as WORKER_LOST_RULE_ERROR } from '../../task-rules.js';
+import { CANCELED_ERROR as CANCELED_RULE_ERROR, QUARANTINED_ERROR as QUARANTINED_RULE_ERROR, workerLossesTolerated } from '../../task-rules.js';
 
 /** The fields of a task that never change after submit, stored as one JSON string. */
 export interface StaticFields {
@@ -60,7 +60,7 @@ const FINISHED = ['succeeded', 'failed', 'canceled'] as const;
 
 // The rules' errors, as the scripts store them.
 const CANCELED_ERROR = JSON.stringify(CANCELED_RULE_ERROR);
-const WORKER_LOST_ERROR = JSON.stringify(WORKER_LOST_RULE_ERROR);
+const QUARANTINED_ERROR = JSON.stringify(QUARANTINED_RULE_ERROR);
 /** How long a freshly submitted task waits in the outbox before the relay re-publishes it. */
 export const OUTBOX_GRACE_MS = 5000;
 
@@ -79,8 +79,8 @@ export class TaskStore {
     redis: Redis,
     readonly keys: TaskKeys,
     private readonly resultTtlSeconds: number,
-    /** Lost workers (lease expired mid-run) a task survives; one more and it is failed. */
-    private readonly maxWorkerLosses = MAX_WORKER_LOSSES,
+    /** Lost workers (lease expired mid-run) a task survives; one more quarantines it. */
+    private readonly maxWorkerLosses = workerLossesTolerated(),
   ) {
     const define = (name: keyof Scripts, numberOfKeys: number, lua: string) => {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
@@ -226,7 +226,7 @@ export class TaskStore {
   async start(queue: string, deliveries: ReadonlyArray<{ id: string; gen: number; token: string }>, leaseUntil: number, now: number): Promise<Array<RunningTask | null>> {
     const k = this.keys;
     const startedAt = new Date(now).toISOString();
-    const args: Array<string | number> = [now, leaseUntil, startedAt, k.events, queue, k.recordPrefix, this.maxWorkerLosses, WORKER_LOST_ERROR, this.resultTtlSeconds, CANCELED_ERROR];
+    const args: Array<string | number> = [now, leaseUntil, startedAt, k.events, queue, k.recordPrefix, this.maxWorkerLosses, QUARANTINED_ERROR, this.resultTtlSeconds, CANCELED_ERROR];
     for (const d of deliveries) args.push(d.id, d.gen, d.token);
     // Six values per delivery: d, n, c, p, e, a (d null: drop it).
     const flat = (await this.redis.drvStart(k.running(queue), k.finished(queue, 'failed'), k.finished(queue, 'canceled'), ...args)) as Array<string | number | null>;
@@ -332,7 +332,7 @@ export class TaskStore {
       queue,
       this.maxWorkerLosses,
       new Date(now).toISOString(),
-      WORKER_LOST_ERROR,
+      QUARANTINED_ERROR,
       this.resultTtlSeconds,
       CANCELED_ERROR,
     )) as Array<
