@@ -73,6 +73,37 @@ export const TaskPage = Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
 });
 
+const DeadLetterFilter = {
+  queue: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+  type: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+  code: Type.Optional(Type.String({ pattern: '^DROVER_ERR_[A-Z_]{1,64}$', description: 'Error code of the failure, e.g. DROVER_ERR_TASK_QUARANTINED' })),
+};
+
+export const DeadLetterQuery = Type.Object(
+  {
+    ...DeadLetterFilter,
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: LIST_LIMIT_DEFAULT })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'nextCursor of the previous page, unchanged' })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeadLetterBulkBody = Type.Object(
+  {
+    ...DeadLetterFilter,
+    ids: Type.Optional(Type.Array(Type.String({ pattern: TASK_ID_PATTERN }), { minItems: 1, maxItems: 1000, description: 'Only these dead letters (others are skipped)' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Most dead letters handled by this call' })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeadLetterBulkResult = Type.Object({
+  count: Type.Integer({ description: 'Dead letters retried or discarded' }),
+  ids: Type.Array(Type.String(), { description: 'Their ids' }),
+  tasks: Type.Optional(Type.Array(TaskRecordRef, { description: 'retry: the new tasks, in the order of ids' })),
+  more: Type.Boolean({ description: 'Other dead letters still match the filter' }),
+});
+
 export const TaskList = Type.Object({ tasks: Type.Array(TaskRecordRef) });
 
 /** GET /v1/tasks/:id/tree: every node of a task tree with its status. */

@@ -26,6 +26,7 @@ import { TaskCatalog } from './task-catalog.js';
 import { TaskWaiter } from './task-waiter.js';
 import { EventLog } from './event-log.js';
 import { eventRoutes } from './routes/events.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
 
 export type { BuildAppOptions } from './app-options.js';
 
@@ -122,6 +123,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await v1.register(authPlugin, { auth: context.auth });
       await v1.register(taskRoutes);
       await v1.register(eventRoutes);
+      await v1.register(deadLetterRoutes);
       await v1.register(queueRoutes);
       await v1.register(workerRoutes);
       await v1.register(taskTypeRoutes);

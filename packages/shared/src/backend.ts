@@ -20,6 +20,12 @@ export interface Backend {
    * call, or null when there is no such task. A finished task is returned unchanged.
    */
   cancel(id: string): Promise<TaskRecord | null>;
+  /**
+   * Remove a finished task (record, result, idempotency key) for good, as its result TTL would;
+   * the dead-letter queue's discard. Returns false when there is no such task or it has not
+   * finished (an unfinished task is left alone).
+   */
+  discard(id: string): Promise<boolean>;
 
   /** Run `handler` for tasks of `queue`, never more than `concurrency` at once in this process. */
   consume(queue: string, options: ConsumeOptions): Promise<Consumer>;

@@ -18,7 +18,7 @@ import type {
 import { DroverError } from '../errors.js';
 import { submissionFingerprint } from '../fingerprint.js';
 import { storing } from '../stored-json.js';
-import type { SubmitRequest, SubmitResult, TaskRecord, TaskStatus } from '../task.js';
+import { FINISHED_STATUSES, type SubmitRequest, type SubmitResult, type TaskRecord, type TaskStatus } from '../task.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { newTaskId } from '../task-id.js';
 
@@ -142,6 +142,14 @@ export class MemoryBackend implements Backend {
     }
     const more = items.length === query.limit && [...this.tasks.values()].some((e) => e.seq > last);
     return { items, nextCursor: more ? encodeCursor({ s: String(last) }) : null };
+  }
+
+  async discard(id: string): Promise<boolean> {
+    const e = this.tasks.get(id);
+    if (!e || !FINISHED_STATUSES.has(e.record.status)) return false;
+    if (e.timer) clearTimeout(e.timer);
+    this.forget(e);
+    return true;
   }
 
   async cancel(id: string): Promise<TaskRecord | null> {

@@ -555,6 +555,28 @@ export function backendConformance(name: string, makeStore: () => Promise<Confor
         expect(globex.nextCursor).toBeNull();
       });
 
+      it('discards a finished task for good (record, listing, idempotency key) and leaves unfinished ones alone', async () => {
+        await consume(backend, 'alpha', 2, async (t) => {
+          if ((t.input as { fail?: boolean }).fail) throw new PermanentError('no');
+          return 'ok';
+        });
+        const dead = await backend.submit(req({ input: { fail: true }, idempotencyKey: 'dead-1' }));
+        const live = await backend.submit(req({ queue: 'beta' })); // no consumer on beta: stays queued
+        expect(await finished(backend, dead.task.id)).toMatchObject({ status: 'failed' });
+        expect(await backend.discard(dead.task.id)).toBe(true);
+        expect(await backend.get(dead.task.id)).toBeNull();
+        expect((await backend.list({ tenant: 'acme', status: 'failed', limit: 100 })).items.map((t) => t.id)).not.toContain(dead.task.id);
+        expect((await backend.counts('alpha')).failed).toBe(0);
+        // Gone is gone: a second discard finds nothing, and the idempotency key names a new task.
+        expect(await backend.discard(dead.task.id)).toBe(false);
+        const again = await backend.submit(req({ input: { fail: true }, idempotencyKey: 'dead-1' }));
+        expect(again.created).toBe(true);
+        // Unfinished and unknown tasks are not discarded.
+        expect(await backend.discard(live.task.id)).toBe(false);
+        expect((await backend.get(live.task.id))?.status).toBe('queued');
+        expect(await backend.discard('alpha.no-such-task')).toBe(false);
+      });
+
       it('rejects a cursor it did not issue', async () => {
         await expect(backend.list({ limit: 10, cursor: 'not-a-cursor' })).rejects.toMatchObject({ code: 'DROVER_ERR_BAD_CURSOR' });
       });

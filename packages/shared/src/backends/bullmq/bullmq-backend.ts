@@ -128,6 +128,21 @@ export class BullmqBackend implements Backend {
     return this.io(() => this.reader.list(query, this.index));
   }
 
+  async discard(id: string): Promise<boolean> {
+    const queue = queueOfId(id);
+    if (!queue) return false;
+    // BullMQ's remove script takes the job hash, its logs, its place in the finished set and its
+    // deduplication (our idempotency key is the job id, so the key is free again); the list
+    // index drops ids whose job is gone as it meets them. A job that is not finished is kept.
+    return this.io(async () => {
+      const job = await Job.fromId(this.queue(queue), id);
+      if (!job) return false;
+      const state = await job.getState();
+      if (state !== 'completed' && state !== 'failed') return false;
+      return (await this.queue(queue).remove(id)) === 1;
+    });
+  }
+
   async cancel(id: string): Promise<TaskRecord | null> {
     const queue = queueOfId(id);
     if (!queue) return null;

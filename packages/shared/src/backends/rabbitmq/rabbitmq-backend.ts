@@ -174,6 +174,12 @@ export class RabbitmqBackend implements Backend {
     return this.store.list(query);
   }
 
+  async discard(id: string): Promise<boolean> {
+    const queue = await this.store.queueOf(id);
+    if (!queue) return false;
+    return this.unavailableOnError(() => this.store.discard(id, queue));
+  }
+
   async cancel(id: string): Promise<TaskRecord | null> {
     const queue = await this.store.queueOf(id);
     if (!queue) return null;

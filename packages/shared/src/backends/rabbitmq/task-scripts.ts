@@ -253,6 +253,22 @@ redis.call('PUBLISH', ARGV[4], 's|' .. ARGV[1] .. '|' .. ARGV[5] .. '|queued|' .
 return 1
 `;
 
+export const DISCARD = `
+-- KEYS[1] record  KEYS[2] index  KEYS[3..5] succeeded, failed, canceled zsets  ARGV[1] id
+-- Removes a finished task for good (the dead-letter queue's discard): 1, or 0 when the task is
+-- unknown or not finished. Its idempotency key goes too, so the key may be used again.
+local r = redis.call('HMGET', KEYS[1], 's', 'ik')
+local s = r[1]
+if s ~= 'succeeded' and s ~= 'failed' and s ~= 'canceled' then return 0 end
+if r[2] and r[2] ~= '' then redis.call('DEL', r[2]) end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+return 1
+`;
+
 export const CANCEL = `
 -- KEYS[1] record  KEYS[2] delayed zset  KEYS[3] outbox zset  KEYS[4] canceled zset
 -- KEYS[5] waiting zset

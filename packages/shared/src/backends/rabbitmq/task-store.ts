@@ -65,7 +65,7 @@ const QUARANTINED_ERROR = JSON.stringify(QUARANTINED_RULE_ERROR);
 export const OUTBOX_GRACE_MS = 5000;
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
-type Scripts = Record<'drvSubmit' | 'drvStart' | 'drvFinish' | 'drvRetry' | 'drvSuspend' | 'drvWake' | 'drvRequeue' | 'drvCancel' | 'drvProgress' | 'drvRenew' | 'drvRelayClaim' | 'drvRelayDone', Script>;
+type Scripts = Record<'drvSubmit' | 'drvStart' | 'drvFinish' | 'drvRetry' | 'drvSuspend' | 'drvWake' | 'drvRequeue' | 'drvCancel' | 'drvDiscard' | 'drvProgress' | 'drvRenew' | 'drvRelayClaim' | 'drvRelayDone', Script>;
 
 /**
  * The Redis half of the rabbitmq backend: task records, idempotency keys, the delay schedule,
@@ -93,6 +93,7 @@ export class TaskStore {
     define('drvWake', 2, scripts.WAKE);
     define('drvRequeue', 2, scripts.REQUEUE);
     define('drvCancel', 5, scripts.CANCEL);
+    define('drvDiscard', 5, scripts.DISCARD);
     define('drvProgress', 1, scripts.PROGRESS);
     define('drvRenew', 1, scripts.RENEW);
     define('drvRelayClaim', 6, scripts.RELAY_CLAIM);
@@ -194,6 +195,13 @@ export class TaskStore {
     }
     const more = (await this.redis.zcount(this.keys.index, `(${last}`, '+inf')) > 0;
     return { items, nextCursor: more ? encodeCursor({ s: String(last) }) : null };
+  }
+
+  /** Removes a finished task's record, its idempotency key and its index entries; false if not finished. */
+  async discard(id: string, queue: string): Promise<boolean> {
+    const k = this.keys;
+    const removed = await this.redis.drvDiscard(k.record(id), k.index, k.finished(queue, 'succeeded'), k.finished(queue, 'failed'), k.finished(queue, 'canceled'), id);
+    return removed === 1;
   }
 
   /** Status after the call, or null for an unknown task. */
