@@ -177,7 +177,8 @@ async function droverRun(redisUrl: string, prefix: string, side: Side): Promise<
   const noop = defineTask({ name: 'noop', queue: QUEUE, input: Type.Object({ n: Type.Number() }), run: async () => null });
   const figures = await measured(redisUrl, prefix, async () => {
     if (side === 'worker') {
-      const worker = createWorker({ backend, tasks: [noop], concurrency: CONCURRENCY, heartbeatMs: 60_000 });
+      // As production runs it: the cluster-wide agent cap on (DROVER_MAX_AGENTS' default).
+      const worker = createWorker({ backend, tasks: [noop], concurrency: CONCURRENCY, heartbeatMs: 60_000, maxAgents: 500 });
       await worker.start();
       return () => worker.drain(0);
     }

@@ -23,7 +23,7 @@ describe.each(['bullmq', 'rabbitmq'] as const)('poison tasks on %s', (kind) => {
 
   /** Starts a worker and, like a supervisor, a new one each time it dies. */
   const supervise = async (name: string): Promise<void> => {
-    const w = ServiceProcess.start(name, 'test/support/poison-worker.ts', { ...env, DROVER_INSTANCE: name });
+    const w = ServiceProcess.start(name, 'test/support/fixture-worker.ts', { ...env, DROVER_INSTANCE: name });
     workers.add(w);
     void w.exited.then(() => {
       workers.delete(w);

@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     registry,
     heartbeatMs: config.worker.heartbeatMs,
     shutdownGraceMs: config.worker.shutdownGraceMs,
+    maxAgents: config.tasks.maxAgents,
+    agentLeaseMs: config.tasks.leaseMs,
   });
   const app = await buildApp({ config, backend, logger, registry });
   await worker.start();

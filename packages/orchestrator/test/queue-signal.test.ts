@@ -56,6 +56,20 @@ describe('the queue signal on /metrics', () => {
     expect(sample(text, 'drover_queue_paused', 'general')).toBe(1);
   });
 
+  it('exports the agent cap (used and limit), and never a backlog above it: more workers would not run those tasks sooner', async () => {
+    f = await startApp({ env: { DROVER_METRICS_CACHE_MS: '0', DROVER_MAX_AGENTS: '3' } });
+    await f.backend.pause('general');
+    const payload = JSON.stringify({ tasks: Array.from({ length: 7 }, () => ({ type: 'echo' })) });
+    expect((await f.app.inject({ method: 'POST', url: '/v1/tasks/batch', headers: jsonA, payload })).statusCode).toBe(201);
+    expect(await f.backend.agentPermits.acquire('worker-1', 2, 3, 60_000)).toBe(2);
+    const text = (await f.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(sample(text, 'drover_queue_depth', 'general', 'state="queued"')).toBe(7);
+    expect(sample(text, 'drover_queue_backlog', 'general')).toBe(3);
+    expect(text).toMatch(/^drover_agents_used(\{[^}]*\})? 2$/m);
+    expect(text).toMatch(/^drover_agents_limit(\{[^}]*\})? 3$/m);
+    expect(text).toContain('never exceeds DROVER_MAX_AGENTS');
+  });
+
   it('reads the backend once for concurrent scrapes and within its max age, and again after it', async () => {
     const backend = new MemoryBackend();
     let reads = 0;

@@ -1,3 +1,4 @@
+import type { AgentPermitStore } from './agent-permits.js';
 import type { SubmitRequest, SubmitResult, TaskRecord, TaskStatus } from './task.js';
 
 /**
@@ -7,6 +8,9 @@ import type { SubmitRequest, SubmitResult, TaskRecord, TaskStatus } from './task
  */
 export interface Backend {
   readonly kind: BackendKind;
+
+  /** Permits of the cluster-wide agent cap (DROVER_MAX_AGENTS), held by worker processes. */
+  readonly agentPermits: AgentPermitStore;
 
   /** Enqueue one task. Idempotent on (tenant, queue, idempotencyKey). */
   submit(req: SubmitRequest): Promise<SubmitResult>;

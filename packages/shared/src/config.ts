@@ -62,6 +62,8 @@ export interface DroverConfig {
     leaseMs: number;
     /** Crashes of its worker that quarantine a task as a poison task. */
     poisonCrashes: number;
+    /** Tasks running at once across every queue and worker process (DROVER_MAX_AGENTS). */
+    maxAgents: number;
   };
 
   worker: {
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       resultTtlSeconds: r.int('DROVER_RESULT_TTL_SECONDS', 86_400, { min: 1 }),
       leaseMs: r.int('DROVER_TASK_LEASE_MS', 30_000, { min: 500, max: 3_600_000 }),
       poisonCrashes: r.int('DROVER_POISON_CRASHES', DEFAULT_POISON_CRASHES, { min: 1, max: 100 }),
+      maxAgents: r.int('DROVER_MAX_AGENTS', 500, { min: 1, max: 1_000_000 }),
     },
     worker: {
       concurrency: r.int('DROVER_WORKER_CONCURRENCY', 3, { min: 1, max: 10_000 }),

@@ -1,5 +1,6 @@
 export * from './task.js';
 export * from './backend.js';
+export * from './agent-permits.js';
 export * from './errors.js';
 export * from './config.js';
 export { loadConfigOrExit, type ConfigOrExitOptions } from './config-or-exit.js';

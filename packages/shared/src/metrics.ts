@@ -23,8 +23,10 @@ export function createQueueMetrics(registry: Registry) {
     depth: gauge('drover_queue_depth', 'Tasks per queue and state (queued, delayed, running, succeeded, failed, canceled; finished ones while retained)', ['queue', 'state']),
     backlog: gauge(
       'drover_queue_backlog',
-      'Runnable backlog: tasks ready to run (waiting, prioritized) plus running ones, the autoscaling signal. Running tasks count, so a pool is not scaled down mid-task; delayed tasks (delay, retry backoff) and suspended parents waiting on their children do not, since more workers would not run them sooner.',
+      'Runnable backlog: tasks ready to run (waiting, prioritized) plus running ones, the autoscaling signal. Running tasks count, so a pool is not scaled down mid-task; delayed tasks (delay, retry backoff) and suspended parents waiting on their children do not, and the figure never exceeds DROVER_MAX_AGENTS (tasks past the cluster-wide agent cap wait however many workers there are), since more workers would not run them sooner.',
     ),
+    agentsUsed: gauge('drover_agents_used', 'Agent permits held across the cluster: tasks running (or about to) under DROVER_MAX_AGENTS, all queues and worker processes', []),
+    agentsLimit: gauge('drover_agents_limit', 'DROVER_MAX_AGENTS: most tasks running at once across the cluster', []),
     oldestAge: gauge('drover_queue_oldest_age_seconds', 'Age of the oldest task ready to run (0 when none, or when the transport cannot tell: rabbitmq)'),
     workers: gauge('drover_queue_workers', 'Live workers taking tasks from the queue (draining ones excluded); a worker serving several queues counts in each'),
     capacity: gauge('drover_queue_capacity', 'Task slots of the live workers taking tasks from the queue (the sum of their concurrency caps)'),
@@ -66,11 +68,11 @@ export async function readQueueSignals(backend: Backend, queues: readonly string
 }
 
 /** Sets the queue gauges from figures read by readQueueSignals(). */
-export function setQueueMetrics(metrics: QueueMetrics, signals: ReadonlyMap<string, QueueSignal>, now = Date.now()): void {
+export function setQueueMetrics(metrics: QueueMetrics, signals: ReadonlyMap<string, QueueSignal>, now = Date.now(), maxAgents = Number.POSITIVE_INFINITY): void {
   for (const [queue, s] of signals) {
     const c = s.counts;
     for (const state of STATES) metrics.depth.set({ queue, state }, c[state]);
-    metrics.backlog.set({ queue }, backlogOf(c));
+    metrics.backlog.set({ queue }, Math.min(backlogOf(c), maxAgents));
     metrics.oldestAge.set({ queue }, c.oldestQueuedAt === null ? 0 : Math.max(0, (now - c.oldestQueuedAt) / 1000));
     metrics.workers.set({ queue }, s.workers);
     metrics.capacity.set({ queue }, s.capacity);

@@ -25,6 +25,8 @@ async function main(): Promise<void> {
     logger,
     heartbeatMs: config.worker.heartbeatMs,
     shutdownGraceMs: config.worker.shutdownGraceMs,
+    maxAgents: config.tasks.maxAgents,
+    agentLeaseMs: config.tasks.leaseMs,
     id: `${config.instance}-${process.pid}`,
   });
   const health = await startHealthServer({ worker, backend, registry: worker.registry, host: config.worker.host, port: config.worker.port });

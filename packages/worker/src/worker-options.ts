@@ -17,4 +17,11 @@ export interface WorkerOptions {
   /** Stable id for /v1/workers; default hostname-pid-random. */
   id?: string;
   services?: WorkerServices;
+  /**
+   * The cluster-wide agent cap (DROVER_MAX_AGENTS): a task takes one of the cluster's permits
+   * (backend.agentPermits) before its handler runs. Off when absent.
+   */
+  maxAgents?: number;
+  /** Lease of this process's permits; a crashed worker's come back after it. Default 30 000. */
+  agentLeaseMs?: number;
 }

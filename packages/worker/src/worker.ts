@@ -26,6 +26,7 @@ import {
   createWorkerMetrics,
   epochMs,
 } from '@drover/shared';
+import { AgentCap } from './agent-cap.js';
 import { Semaphore } from './semaphore.js';
 import type { TaskContext, TaskDefinition, WorkerServices } from './task-definition.js';
 import type { WorkerOptions } from './worker-options.js';
@@ -95,6 +96,7 @@ class DroverWorker implements Worker {
   private readonly log: Logger;
   private readonly tasks = new Map<string, CompiledTask>();
   private readonly slots: Semaphore;
+  private readonly agents: AgentCap | undefined;
   private readonly queues: string[];
   private readonly consumers: Consumer[] = [];
   private readonly taskMetrics: TaskMetrics;
@@ -113,6 +115,15 @@ class DroverWorker implements Worker {
     const concurrency = options.concurrency ?? 3;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a positive integer, got ${concurrency}`);
     this.slots = new Semaphore(concurrency);
+    if (options.maxAgents !== undefined) {
+      this.agents = new AgentCap({
+        store: this.backend.agentPermits,
+        holder: this.id,
+        limit: options.maxAgents,
+        leaseMs: options.agentLeaseMs ?? 30_000,
+        onError: (err) => this.log.warn({ err }, 'agent cap: the permit store did not answer'),
+      });
+    }
     for (const definition of options.tasks) {
       if (this.tasks.has(definition.name)) throw new TypeError(`task type ${definition.name} is defined twice`);
       this.tasks.set(definition.name, {
@@ -179,6 +190,7 @@ class DroverWorker implements Worker {
     await this.beat();
     await Promise.all(this.consumers.map((c) => c.close(graceMs)));
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await this.agents?.close();
     await this.backend.removeWorker(this.id).catch(() => undefined);
     this.log.info('drained');
   }
@@ -195,6 +207,17 @@ class DroverWorker implements Worker {
       try {
         await this.slots.acquire(ctx.signal);
       } catch (err) {
+        typeSlots?.release();
+        throw err;
+      }
+    }
+    // Last, the cluster's agent cap: only a task that could start at once here holds a permit.
+    const agents = this.agents;
+    if (agents && !agents.tryTake()) {
+      try {
+        await agents.acquire(ctx.signal);
+      } catch (err) {
+        this.slots.release();
         typeSlots?.release();
         throw err;
       }
@@ -217,6 +240,7 @@ class DroverWorker implements Worker {
       throw err;
     } finally {
       this.active--;
+      agents?.release();
       this.slots.release();
       typeSlots?.release();
       compiled.metrics.outcome(outcome, (Date.now() - started) / 1000);

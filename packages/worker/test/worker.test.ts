@@ -26,6 +26,27 @@ describe('worker', () => {
     await backend.close();
   });
 
+  it('keeps tasks across worker processes under the agent cap (maxAgents), and passes permits from task to task', async () => {
+    let running = 0;
+    let peak = 0;
+    const agent = defineTask({
+      name: 'agent',
+      input: Type.Object({}),
+      run: async () => {
+        peak = Math.max(peak, ++running);
+        await new Promise((r) => setTimeout(r, 20));
+        running--;
+        return 'ok';
+      },
+    });
+    // Two workers of 4 slots each on one backend share a cap of 3.
+    for (let i = 0; i < 2; i++) await start({ tasks: [agent], concurrency: 4, queues: ['general'], maxAgents: 3, agentLeaseMs: 5000 });
+    const tasks = await Promise.all(Array.from({ length: 30 }, () => submit('agent', {})));
+    for (const t of tasks) expect((await finished(backend, t.id)).status).toBe('succeeded');
+    expect(peak).toBe(3);
+    await waitUntil(async () => (await backend.agentPermits.used()) === 0, 'permits returned');
+  });
+
   it('never runs more tasks at once than its concurrency, across queues, and uses all of it', async () => {
     let running = 0;
     let peak = 0;

@@ -9,13 +9,17 @@ import { problemError } from '../problem.js';
  * every replica exports the same figures (query them with max by (queue)).
  */
 export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { registry, queueMetrics, queueSignals } = app.drover;
+  const { registry, queueMetrics, queueSignals, backend, config } = app.drover;
+  const maxAgents = config.tasks.maxAgents;
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics (do not expose publicly)', tags: ['operations'], security: [], response: { 200: Type.String({ description: 'Prometheus text format' }), 503: ProblemRef } } },
     async (_request, reply) => {
       try {
-        setQueueMetrics(queueMetrics, await queueSignals.read());
+        const [signals, agentsUsed] = await Promise.all([queueSignals.read(), backend.agentPermits.used()]);
+        setQueueMetrics(queueMetrics, signals, Date.now(), maxAgents);
+        queueMetrics.agentsUsed.set(agentsUsed);
+        queueMetrics.agentsLimit.set(maxAgents);
       } catch (err) {
         // Failing the scrape marks the gauges stale instead of exporting old depths as current.
         app.log.warn({ err }, 'metrics: could not read queue counts');

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { LocalAgentPermits } from '../agent-permits.js';
 import { runAttempt } from '../attempt.js';
 import { CANCELED_ERROR, cancelEffect, decideAfterAttempt } from '../task-rules.js';
 import { waitIsOver } from '../spawn.js';
@@ -50,6 +51,7 @@ interface QueueState {
  */
 export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
+  readonly agentPermits = new LocalAgentPermits();
   private readonly tasks = new Map<string, Entry>();
   private readonly keys = new Map<string, string>();
   private readonly queues = new Map<string, QueueState>();

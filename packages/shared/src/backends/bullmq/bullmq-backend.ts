@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
+import { RedisAgentPermits } from '../../agent-permits.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import type {
   Backend,
@@ -65,6 +66,7 @@ export class BullmqBackend implements Backend {
   readonly kind = 'bullmq' as const;
   private readonly connection: RedisOptions;
   private readonly producer: Redis;
+  readonly agentPermits: RedisAgentPermits;
   private readonly prefix: string;
   private readonly keyBase: string;
   private readonly queues = new Map<string, Queue>();
@@ -91,6 +93,7 @@ export class BullmqBackend implements Backend {
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => Math.min(100 * times, 2000),
     });
+    this.agentPermits = new RedisAgentPermits(this.producer, this.keyBase);
     this.producer.on('error', this.onError);
     this.producer.on('ready', () => {
       this.everReady = true;

@@ -13,6 +13,7 @@ import type {
   TaskTypeInfo,
   WorkerInfo,
 } from '../../backend.js';
+import { RedisAgentPermits } from '../../agent-permits.js';
 import { DroverError } from '../../errors.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import type { SubmitRequest, SubmitResult, TaskRecord } from '../../task.js';
@@ -51,6 +52,7 @@ export interface RabbitmqBackendOptions {
 export class RabbitmqBackend implements Backend {
   readonly kind = 'rabbitmq' as const;
   private readonly redis: Redis;
+  readonly agentPermits: RedisAgentPermits;
   private readonly store: TaskStore;
   private readonly broker: Broker;
   private readonly bus: EventBus;
@@ -69,6 +71,7 @@ export class RabbitmqBackend implements Backend {
     this.queues = new Set(options.queues);
     const keys = new TaskKeys(options.prefix);
     this.redis = new Redis(options.redisUrl, { lazyConnect: false });
+    this.agentPermits = new RedisAgentPermits(this.redis, `${options.prefix}:rmq:`);
     this.redis.on('error', () => undefined); // ioredis reconnects; commands fail or wait meanwhile
     this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds, workerLossesTolerated(options.poisonCrashes));
     this.bus = new EventBus(() => this.redis.duplicate(), keys);

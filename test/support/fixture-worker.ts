@@ -1,0 +1,73 @@
+import { Type } from '@sinclair/typebox';
+import { createBackend, loadConfigOrExit } from '@drover/shared';
+import { builtinTasks, createWorker, defineTask } from '@drover/worker';
+import { Redis } from 'ioredis';
+
+/**
+ * A worker process for the e2e tests that need task types of their own, started like
+ * `npm run start:worker` (configuration from the environment, the agent cap on):
+ * - `poison`: every run takes its worker process down the way a real poison task does (a native
+ *   crash's SIGKILL from the OOM killer, or a library calling process.exit), alternating.
+ * - `agent`: runs `ms` milliseconds and records itself in a Redis sorted set of running agents
+ *   (DROVER_TEST_PROBE_KEY), keeping the most ever seen at once in `<key>:max`. A running agent
+ *   renews its member every 100 ms (score = expiry, 300 ms ahead), so one killed with its worker
+ *   stops counting within 300 ms, well inside any lease the tests use.
+ */
+const PROBE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+local n = redis.call('ZCARD', KEYS[1])
+local max = tonumber(redis.call('GET', KEYS[2]) or '0')
+if n > max then redis.call('SET', KEYS[2], n) end
+return n
+`;
+
+const config = loadConfigOrExit('fixture-worker', process.env, { sharedBackend: true });
+const probeKey = process.env['DROVER_TEST_PROBE_KEY'] ?? `${config.prefix}:test:agents`;
+const probe = new Redis(config.redisUrl!);
+probe.defineCommand('probeStart', { numberOfKeys: 2, lua: PROBE });
+
+const poison = defineTask({
+  name: 'poison',
+  queue: 'general',
+  input: Type.Object({}),
+  run: async (_input, ctx) => {
+    await new Promise((r) => setTimeout(r, 100));
+    process.stderr.write(`poison: run ${ctx.attempt} takes the worker down\n`);
+    if (ctx.attempt % 2 === 1) process.kill(process.pid, 'SIGKILL');
+    process.exit(137);
+  },
+});
+
+const agent = defineTask({
+  name: 'agent',
+  queue: 'general',
+  input: Type.Object({ ms: Type.Integer({ minimum: 0, maximum: 60_000 }) }),
+  run: async (input, ctx) => {
+    const member = `${ctx.task.id}:${ctx.attempt}`;
+    const now = Date.now();
+    await (probe as unknown as { probeStart(...a: Array<string | number>): Promise<number> }).probeStart(probeKey, `${probeKey}:max`, member, now, now + 300);
+    const renew = setInterval(() => void probe.zadd(probeKey, 'XX', Date.now() + 300, member), 100);
+    try {
+      await new Promise((r) => setTimeout(r, input.ms));
+    } finally {
+      clearInterval(renew);
+      await probe.zrem(probeKey, member);
+    }
+    return { ran: input.ms };
+  },
+});
+
+const backend = await createBackend(config);
+const worker = createWorker({
+  backend,
+  tasks: [...builtinTasks(), poison, agent],
+  concurrency: config.worker.concurrency,
+  queues: config.worker.queues,
+  id: `${config.instance}-${process.pid}`,
+  maxAgents: config.tasks.maxAgents,
+  agentLeaseMs: config.tasks.leaseMs,
+});
+await worker.start();
+process.stdout.write('worker ready\n');
+process.once('SIGTERM', () => void worker.drain(2000).then(() => backend.close()).then(() => process.exit(0)));
