@@ -12,6 +12,11 @@ import { Redis } from 'ioredis';
  *   (DROVER_TEST_PROBE_KEY), keeping the most ever seen at once in `<key>:max`. A running agent
  *   renews its member every 100 ms (score = expiry, 300 ms ahead), so one killed with its worker
  *   stops counting within 300 ms, well inside any lease the tests use.
+ * - `hold`: marks `<probe key>:running:<task id>` when its handler starts, runs until its signal
+ *   aborts, and writes the moment it saw the abort to `<probe key>:aborted:<task id>` (the
+ *   cancel-latency test).
+ * - `slow`: sleeps `ms` (first attempt) or `laterMs` (later ones), then reports progress and
+ *   returns which attempt it was, from which process (the fencing test's zombie and its successor).
  */
 const PROBE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
@@ -58,10 +63,36 @@ const agent = defineTask({
   },
 });
 
+const hold = defineTask({
+  name: 'hold',
+  queue: 'general',
+  input: Type.Object({}),
+  run: async (_input, ctx) => {
+    await probe.set(`${probeKey}:running:${ctx.task.id}`, String(Date.now()));
+    if (!ctx.signal.aborted) await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+    await probe.set(`${probeKey}:aborted:${ctx.task.id}`, String(Date.now()));
+    throw ctx.signal.reason;
+  },
+});
+
+const slow = defineTask({
+  name: 'slow',
+  queue: 'general',
+  input: Type.Object({ ms: Type.Integer({ minimum: 0 }), laterMs: Type.Integer({ minimum: 0 }) }),
+  run: async (input, ctx) => {
+    await probe.rpush(`${probeKey}:starts:${ctx.task.id}`, `${ctx.attempt}:${process.pid}`);
+    await new Promise((r) => setTimeout(r, ctx.attempt === 1 ? input.ms : input.laterMs));
+    const me = { attempt: ctx.attempt, pid: process.pid };
+    await ctx.progress(me).catch(() => undefined);
+    await probe.rpush(`${probeKey}:ends:${ctx.task.id}`, `${ctx.attempt}:${process.pid}`);
+    return me;
+  },
+});
+
 const backend = await createBackend(config);
 const worker = createWorker({
   backend,
-  tasks: [...builtinTasks(), poison, agent],
+  tasks: [...builtinTasks(), poison, agent, hold, slow],
   concurrency: config.worker.concurrency,
   queues: config.worker.queues,
   id: `${config.instance}-${process.pid}`,

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { RedisAgentPermits } from '../../agent-permits.js';
+import { runFencedProgress } from './progress-script.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import type {
   Backend,
@@ -187,6 +188,10 @@ export class BullmqBackend implements Backend {
         if (await waitIsOver((id) => this.get(id), wait)) await this.wake(job.id as string);
       },
       childEnded: (parentId) => void this.wake(parentId).catch(this.onError),
+      // A fenced-off attempt's progress is dropped, as on rabbitmq: the later attempt's stands.
+      progress: async (jobId, token, value) => {
+        await runFencedProgress(this.producer, `${this.prefix}:${queue}:`, jobId, token, value);
+      },
       resultTtlSeconds: this.options.resultTtlSeconds,
       lockDurationMs: this.options.lockDurationMs ?? 30_000,
       stalledIntervalMs: this.options.stalledIntervalMs ?? 15_000,

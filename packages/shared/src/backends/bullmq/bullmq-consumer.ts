@@ -21,6 +21,8 @@ export interface BullmqConsumerOptions extends ConsumeOptions {
   resultTtlSeconds: number;
   /** Records a suspended parent (waiting on `wait`) and moves its job to the delayed set. */
   suspend: (job: Job<JobData>, token: string | undefined, wakeAfterMs: number, wait: ChildWait) => Promise<void>;
+  /** Writes a running job's progress while `token` holds its lock (fenced: see progress-script.ts). */
+  progress: (jobId: string, token: string, value: unknown) => Promise<void>;
   /** A child's job finished (or failed an attempt): its parent may wake. */
   childEnded: (parentId: string) => void;
   lockDurationMs: number;
@@ -54,7 +56,9 @@ export class BullmqConsumer implements Consumer {
     // Not an async function: one promise per job (the attempt's), not one per layer.
     const processor = (job: Job<JobData>, token?: string): Promise<unknown> => {
       if (relay.canceledEarly(job.id as string)) return Promise.reject(new UnrecoverableError(CANCELED_REASON));
-      const attempt = new Attempt(taskFromJob(job, queue), handler, (value) => job.updateProgress(value as number | object));
+      const attempt = new Attempt(taskFromJob(job, queue), handler, (value) =>
+        token === undefined ? job.updateProgress(value as number | object) : options.progress(job.id as string, token, value),
+      );
       const slot = this.attempts.add(attempt);
       return attempt.outcome.then((outcome) => {
         this.attempts.remove(slot);
