@@ -27,6 +27,9 @@ import { TaskWaiter } from './task-waiter.js';
 import { EventLog } from './event-log.js';
 import { eventRoutes } from './routes/events.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { Scheduler } from './scheduler.js';
+import { fireSchedule } from './routes/schedules.js';
 
 export type { BuildAppOptions } from './app-options.js';
 
@@ -57,7 +60,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     queueSignals: new QueueSignalCache(backend, config.queues, config.http.metricsCacheMs),
     queues: new Set(config.queues),
     draining: false,
+    // Set just below: it submits through the context's own collaborators.
+    scheduler: undefined as unknown as Scheduler,
   };
+  (context as { scheduler: Scheduler }).scheduler = new Scheduler({ store: backend.schedules, fire: (s, tick) => fireSchedule(context, s, tick), logger });
 
   const perRequestLogs = logger.isLevelEnabled('debug');
   const app = Fastify({
@@ -124,6 +130,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await v1.register(taskRoutes);
       await v1.register(eventRoutes);
       await v1.register(deadLetterRoutes);
+      await v1.register(scheduleRoutes);
       await v1.register(queueRoutes);
       await v1.register(workerRoutes);
       await v1.register(taskTypeRoutes);

@@ -8,6 +8,7 @@ import type { Submissions } from './submission.js';
 import type { TaskCatalog } from './task-catalog.js';
 import type { TaskWaiter } from './task-waiter.js';
 import type { EventLog } from './event-log.js';
+import type { Scheduler } from './scheduler.js';
 
 /** What the route plugins share; built once by buildApp and decorated on the root instance. */
 export interface DroverContext {
@@ -25,6 +26,8 @@ export interface DroverContext {
   readonly queueMetrics: QueueMetrics;
   readonly queueSignals: QueueSignalCache;
   readonly queues: ReadonlySet<string>;
+  /** Fires the schedules (every replica runs one; see scheduler.ts). */
+  readonly scheduler: Scheduler;
   /** Set on SIGTERM (or when the app closes): /readyz answers 503 so load balancers move away. */
   draining: boolean;
 }
@@ -44,11 +47,13 @@ export const droverContextPlugin = fp<{ context: DroverContext }>(
     app.decorate('drover', context);
     app.addHook('onReady', async () => {
       await Promise.all([context.catalog.refresh(), context.admission.warm(context.config.queues), context.events.start(context.backend)]);
+      context.scheduler.start();
     });
     app.addHook('preClose', async () => {
       context.draining = true;
       context.waiter.stop();
       context.events.stop();
+      await context.scheduler.stop();
     });
   },
   { name: 'drover-context' },

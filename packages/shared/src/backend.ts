@@ -1,3 +1,4 @@
+import type { ScheduleStore } from './schedule-store.js';
 import type { AgentPermitStore } from './agent-permits.js';
 import type { SubmitRequest, SubmitResult, TaskRecord, TaskStatus } from './task.js';
 
@@ -11,6 +12,8 @@ export interface Backend {
 
   /** Permits of the cluster-wide agent cap (DROVER_MAX_AGENTS), held by worker processes. */
   readonly agentPermits: AgentPermitStore;
+  /** Schedules (POST /v1/schedules), shared by every orchestrator replica. */
+  readonly schedules: ScheduleStore;
 
   /** Enqueue one task. Idempotent on (tenant, queue, idempotencyKey). */
   submit(req: SubmitRequest): Promise<SubmitResult>;

@@ -22,6 +22,7 @@ export const ErrorCodes = {
   METHOD_NOT_ALLOWED: { code: 'DROVER_ERR_METHOD_NOT_ALLOWED', status: 405, title: 'Method not allowed' },
   IDEMPOTENCY_CONFLICT: { code: 'DROVER_ERR_IDEMPOTENCY_CONFLICT', status: 409, title: 'Idempotency key reused with a different request' },
   TASK_FINISHED: { code: 'DROVER_ERR_TASK_FINISHED', status: 409, title: 'Task already finished' },
+  SCHEDULE_NOT_FOUND: { code: 'DROVER_ERR_SCHEDULE_NOT_FOUND', status: 404, title: 'Schedule not found' },
   NOT_DEAD_LETTER: { code: 'DROVER_ERR_NOT_DEAD_LETTER', status: 409, title: 'The task is not a dead letter' },
   PAYLOAD_TOO_LARGE: { code: 'DROVER_ERR_PAYLOAD_TOO_LARGE', status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { code: 'DROVER_ERR_UNSUPPORTED_MEDIA_TYPE', status: 415, title: 'Unsupported media type' },

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { LocalAgentPermits } from '../agent-permits.js';
+import { LocalScheduleStore } from '../schedule-store.js';
 import { runAttempt } from '../attempt.js';
 import { CANCELED_ERROR, cancelEffect, decideAfterAttempt } from '../task-rules.js';
 import { waitIsOver } from '../spawn.js';
@@ -52,6 +53,7 @@ interface QueueState {
 export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
   readonly agentPermits = new LocalAgentPermits();
+  readonly schedules = new LocalScheduleStore();
   private readonly tasks = new Map<string, Entry>();
   private readonly keys = new Map<string, string>();
   private readonly queues = new Map<string, QueueState>();

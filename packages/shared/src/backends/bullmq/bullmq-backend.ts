@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { RedisAgentPermits } from '../../agent-permits.js';
+import { RedisScheduleStore } from '../../schedule-store.js';
 import { runFencedProgress } from './progress-script.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import type {
@@ -68,6 +69,7 @@ export class BullmqBackend implements Backend {
   private readonly connection: RedisOptions;
   private readonly producer: Redis;
   readonly agentPermits: RedisAgentPermits;
+  readonly schedules: RedisScheduleStore;
   private readonly prefix: string;
   private readonly keyBase: string;
   private readonly queues = new Map<string, Queue>();
@@ -95,6 +97,7 @@ export class BullmqBackend implements Backend {
       retryStrategy: (times) => Math.min(100 * times, 2000),
     });
     this.agentPermits = new RedisAgentPermits(this.producer, this.keyBase);
+    this.schedules = new RedisScheduleStore(this.producer, this.keyBase);
     this.producer.on('error', this.onError);
     this.producer.on('ready', () => {
       this.everReady = true;

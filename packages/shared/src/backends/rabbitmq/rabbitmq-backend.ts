@@ -14,6 +14,7 @@ import type {
   WorkerInfo,
 } from '../../backend.js';
 import { RedisAgentPermits } from '../../agent-permits.js';
+import { RedisScheduleStore } from '../../schedule-store.js';
 import { DroverError } from '../../errors.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import type { SubmitRequest, SubmitResult, TaskRecord } from '../../task.js';
@@ -53,6 +54,7 @@ export class RabbitmqBackend implements Backend {
   readonly kind = 'rabbitmq' as const;
   private readonly redis: Redis;
   readonly agentPermits: RedisAgentPermits;
+  readonly schedules: RedisScheduleStore;
   private readonly store: TaskStore;
   private readonly broker: Broker;
   private readonly bus: EventBus;
@@ -72,6 +74,7 @@ export class RabbitmqBackend implements Backend {
     const keys = new TaskKeys(options.prefix);
     this.redis = new Redis(options.redisUrl, { lazyConnect: false });
     this.agentPermits = new RedisAgentPermits(this.redis, `${options.prefix}:rmq:`);
+    this.schedules = new RedisScheduleStore(this.redis, `${options.prefix}:rmq:`);
     this.redis.on('error', () => undefined); // ioredis reconnects; commands fail or wait meanwhile
     this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds, workerLossesTolerated(options.poisonCrashes));
     this.bus = new EventBus(() => this.redis.duplicate(), keys);
