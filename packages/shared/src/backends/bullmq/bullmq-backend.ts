@@ -22,7 +22,7 @@ import { isoTime } from '../../iso-time.js';
 import { newTaskId } from '../../task-id.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import { storedJson, unstorable } from '../../stored-json.js';
-import { NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
+import { FINISHED_STATUSES, NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
 import { idempotencyConflict } from '../memory-backend.js';
 import type { BullmqBackendOptions } from './bullmq-backend-options.js';
 import { type PlainJob, runAddScript } from './add-script.js';
@@ -38,9 +38,25 @@ import { SubmitBatcher } from './submit-batcher.js';
 import { TaskIndex } from './task-index.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { workerLossesTolerated } from '../../task-rules.js';
-import { waitIsOver } from '../../spawn.js';
 
 export type { BullmqBackendOptions } from './bullmq-backend-options.js';
+
+/** In a parent's wait set: the parent waits for any one child (race), not all (all, result). */
+const ANY_MARKER = '*any';
+
+/**
+ * KEYS[1] the parent's wait set  ARGV[1] the child that ended  ARGV[2] ANY_MARKER.
+ * 1 when this child completes the wait (the last of all, or the first of any), else 0.
+ */
+const CROSS_OFF = `
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 1 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+if redis.call('SCARD', KEYS[1]) == 0 then return 1 end
+return 0
+`;
 
 /** How much longer than the result TTL a parent's list of children (and the list index) is kept. */
 const CHILDREN_GRACE_SECONDS = 7 * 86_400;
@@ -96,6 +112,7 @@ export class BullmqBackend implements Backend {
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => Math.min(100 * times, 2000),
     });
+    this.producer.defineCommand('drvCrossOff', { numberOfKeys: 1, lua: CROSS_OFF });
     this.agentPermits = new RedisAgentPermits(this.producer, this.keyBase);
     this.schedules = new RedisScheduleStore(this.producer, this.keyBase);
     this.producer.on('error', this.onError);
@@ -167,7 +184,7 @@ export class BullmqBackend implements Backend {
     // Running here: abort now rather than after the pub/sub round trip.
     if (result === CancelResult.RUNNING) this.relay.deliver(id);
     const record = await this.get(id);
-    if (result === CancelResult.CANCELED && record?.parentId) await this.wake(record.parentId).catch(this.onError);
+    if (result === CancelResult.CANCELED && record?.parentId) await this.childEnded(record.parentId, id).catch(this.onError);
     return record;
   }
 
@@ -186,11 +203,26 @@ export class BullmqBackend implements Backend {
       suspend: async (job, token, wakeAfterMs, wait) => {
         // The marker holds the run that suspended (attemptsStarted): a later delay of the same
         // job (a retry's backoff) does not match it, so it is not mistaken for a waiting parent.
-        await this.producer.zadd(this.suspendedKey(queue), job.attemptsStarted, job.id as string);
+        // What it waits on goes in first, so every child that ends from now on crosses itself off
+        // (childEnded); the parent is woken by the one that completes the wait, not by each.
+        const parentId = job.id as string;
+        const key = this.waitKey(parentId);
+        await this.producer
+          .multi()
+          .zadd(this.suspendedKey(queue), job.attemptsStarted, parentId)
+          .del(key)
+          .sadd(key, ...wait.ids, ...(wait.mode === 'any' ? [ANY_MARKER] : []))
+          .pexpire(key, (this.options.resultTtlSeconds + CHILDREN_GRACE_SECONDS) * 1000)
+          .exec();
         await job.moveToDelayed(Date.now() + wakeAfterMs, token);
-        if (await waitIsOver((id) => this.get(id), wait)) await this.wake(job.id as string);
+        // Children that ended before the set existed crossed nothing off: do it for them now.
+        const records = await Promise.all(wait.ids.map((id) => this.get(id)));
+        const ended = wait.ids.filter((_, i) => records[i] === null || FINISHED_STATUSES.has(records[i]!.status));
+        let over = wait.mode === 'any' ? ended.length > 0 : ended.length === wait.ids.length;
+        for (const id of ended) if (await this.crossOff(parentId, id)) over = true;
+        if (over) await this.wake(parentId);
       },
-      childEnded: (parentId) => void this.wake(parentId).catch(this.onError),
+      childEnded: (parentId, childId) => void this.childEnded(parentId, childId).catch(this.onError),
       // A fenced-off attempt's progress is dropped, as on rabbitmq: the later attempt's stands.
       progress: async (jobId, token, value) => {
         await runFencedProgress(this.producer, `${this.prefix}:${queue}:`, jobId, token, value);
@@ -454,6 +486,22 @@ export class BullmqBackend implements Backend {
     const job = await Job.fromId(this.queue(queue), parentId);
     // Promoted meanwhile by another child's finish: nothing left to do.
     await job?.promote().catch(() => undefined);
+  }
+
+  /** A child ended: its suspended parent wakes if that completes what the parent waits on. */
+  private async childEnded(parentId: string, childId: string): Promise<void> {
+    if (await this.crossOff(parentId, childId)) await this.wake(parentId);
+  }
+
+  /** Crosses a child off its parent's wait; true when that ends the wait (all done, or any). */
+  private async crossOff(parentId: string, childId: string): Promise<boolean> {
+    const producer = this.producer as Redis & { drvCrossOff(key: string, child: string, any: string): Promise<number> };
+    return (await producer.drvCrossOff(this.waitKey(parentId), childId, ANY_MARKER)) === 1;
+  }
+
+  /** The children a suspended parent still waits on (plus ANY_MARKER when one is enough). */
+  private waitKey(parentId: string): string {
+    return `${this.keyBase}wait:${parentId}`;
   }
 
   /** Suspended parents of a queue: id -> the run (attemptsStarted) that suspended. */

@@ -24,7 +24,7 @@ export interface BullmqConsumerOptions extends ConsumeOptions {
   /** Writes a running job's progress while `token` holds its lock (fenced: see progress-script.ts). */
   progress: (jobId: string, token: string, value: unknown) => Promise<void>;
   /** A child's job finished (or failed an attempt): its parent may wake. */
-  childEnded: (parentId: string) => void;
+  childEnded: (parentId: string, childId: string) => void;
   lockDurationMs: number;
   stalledIntervalMs: number;
   maxStalledCount: number;
@@ -130,12 +130,12 @@ export class BullmqConsumer implements Consumer {
     // (the processor's canceled outcome, a cancel seen before the start, BullMQ's deferred failure
     // of a flagged job): count it where BullMQ's failed set cannot tell it apart.
     this.worker.on('completed', (job) => {
-      if (job.data.parentId) options.childEnded(job.data.parentId);
+      if (job.data.parentId) options.childEnded(job.data.parentId, job.id as string);
     });
     this.worker.on('failed', (job, err) => {
       // Also on a failed attempt that is retried: the parent then wakes, finds the child
       // unfinished and suspends again, which is cheaper than telling the two apart here.
-      if (job?.data.parentId) options.childEnded(job.data.parentId);
+      if (job?.data.parentId) options.childEnded(job.data.parentId, job.id as string);
       if (job?.id === undefined || err?.message !== CANCELED_REASON) return;
       options.countCanceled(job.id).catch(options.onError);
     });
