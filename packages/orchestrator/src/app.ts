@@ -29,6 +29,7 @@ import { eventRoutes } from './routes/events.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { Scheduler } from './scheduler.js';
+import { TenantRate } from './tenant-rate.js';
 import { fireSchedule } from './routes/schedules.js';
 
 export type { BuildAppOptions } from './app-options.js';
@@ -52,6 +53,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     catalog,
     submissions: new Submissions(config, catalog),
     admission: new Admission({ backend, maxBacklog: config.http.maxBacklog, logger }),
+    tenantRate: new TenantRate(backend.rateWindows, config.http.tenantSubmitRate),
     waiter: new TaskWaiter(backend),
     events: new EventLog({ retentionMs: config.http.eventRetentionSeconds * 1000, maxEvents: config.http.eventLogMaxEvents }),
     registry,

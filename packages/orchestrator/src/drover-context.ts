@@ -9,6 +9,7 @@ import type { TaskCatalog } from './task-catalog.js';
 import type { TaskWaiter } from './task-waiter.js';
 import type { EventLog } from './event-log.js';
 import type { Scheduler } from './scheduler.js';
+import type { TenantRate } from './tenant-rate.js';
 
 /** What the route plugins share; built once by buildApp and decorated on the root instance. */
 export interface DroverContext {
@@ -18,6 +19,8 @@ export interface DroverContext {
   readonly catalog: TaskCatalog;
   readonly submissions: Submissions;
   readonly admission: Admission;
+  /** Per-tenant submission rates (DROVER_TENANT_SUBMIT_RATE). */
+  readonly tenantRate: TenantRate;
   readonly waiter: TaskWaiter;
   /** Recent task events for SSE streams (every replica records every event). */
   readonly events: EventLog;

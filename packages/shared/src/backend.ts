@@ -1,3 +1,4 @@
+import type { RateWindowStore } from './rate-window.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { AgentPermitStore } from './agent-permits.js';
 import type { SubmitRequest, SubmitResult, TaskRecord, TaskStatus } from './task.js';
@@ -12,6 +13,8 @@ export interface Backend {
 
   /** Permits of the cluster-wide agent cap (DROVER_MAX_AGENTS), held by worker processes. */
   readonly agentPermits: AgentPermitStore;
+  /** Fixed-window counters for per-tenant submission rates, shared by every orchestrator replica. */
+  readonly rateWindows: RateWindowStore;
   /** Schedules (POST /v1/schedules), shared by every orchestrator replica. */
   readonly schedules: ScheduleStore;
 

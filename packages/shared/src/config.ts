@@ -51,6 +51,8 @@ export interface DroverConfig {
     eventLogMaxEvents: number;
     /** Interval of the keep-alive comments on idle SSE streams. */
     sseKeepAliveMs: number;
+    /** Tasks a tenant may submit per minute, across replicas (DROVER_TENANT_SUBMIT_RATE); `*` for the others. */
+    tenantSubmitRate: Record<string, number>;
   };
 
   tasks: {
@@ -143,6 +145,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       eventRetentionSeconds: r.int('DROVER_EVENT_RETENTION_SECONDS', 3600, { min: 0, max: 604_800 }),
       eventLogMaxEvents: r.int('DROVER_EVENT_LOG_MAX_EVENTS', 200_000, { min: 100, max: 10_000_000 }),
       sseKeepAliveMs: r.int('DROVER_SSE_KEEPALIVE_MS', 15_000, { min: 100, max: 300_000 }),
+      tenantSubmitRate: tenantRates(r, 'DROVER_TENANT_SUBMIT_RATE'),
     },
     tasks: {
       defaultTimeoutMs: r.int('DROVER_TASK_TIMEOUT_MS', 300_000, { min: 1, max: 86_400_000 }),
@@ -189,6 +192,21 @@ function prefixOf(r: EnvReader): string {
  * DROVER_API_KEYS="tenant:key,tenant2:sha256:<hex digest>". Plain keys are hashed on load; a
  * digest lets a deployment keep the key itself out of its environment.
  */
+/** `tenant:n` pairs, comma-separated; `*:n` applies to tenants not listed. */
+function tenantRates(r: EnvReader, name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of r.list(name, [])) {
+    const at = item.lastIndexOf(':');
+    const tenant = item.slice(0, Math.max(0, at));
+    const n = Number(item.slice(at + 1));
+    if ((tenant !== '*' && !NAME_RE.test(tenant)) || !/^\d+$/.test(item.slice(at + 1)) || !Number.isSafeInteger(n) || n < 1) {
+      throw configError(name, item, 'comma-separated tenant:n pairs (n a whole number of at least 1), with *:n for every other tenant, e.g. acme:600,*:6000');
+    }
+    out[tenant] = n;
+  }
+  return out;
+}
+
 function apiKeys(r: EnvReader): ApiKeyEntry[] {
   const entries: ApiKeyEntry[] = [];
   for (const item of r.list('DROVER_API_KEYS', [])) {

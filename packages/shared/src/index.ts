@@ -2,6 +2,7 @@ export * from './task.js';
 export * from './backend.js';
 export * from './agent-permits.js';
 export * from './schedule-store.js';
+export * from './rate-window.js';
 export * from './errors.js';
 export * from './config.js';
 export { loadConfigOrExit, type ConfigOrExitOptions } from './config-or-exit.js';

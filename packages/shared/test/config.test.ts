@@ -32,6 +32,11 @@ describe('loadConfig', () => {
     [{ DROVER_API_KEYS: 'acme' }, /DROVER_API_KEYS.*tenant:key/],
     [{ DROVER_API_KEYS: 'acme:short' }, /at least 16 characters/],
     [{ DROVER_API_KEYS: 'acme:sha256:xyz' }, /64-character hex/],
+    [{ DROVER_TENANT_SUBMIT_RATE: 'acme:lots' }, /DROVER_TENANT_SUBMIT_RATE.*tenant:n pairs/],
+    [{ DROVER_TENANT_SUBMIT_RATE: 'Acme:5' }, /DROVER_TENANT_SUBMIT_RATE/],
+    [{ DROVER_TENANT_SUBMIT_RATE: 'acme:0' }, /at least 1/],
+    [{ DROVER_MAX_AGENTS: '0' }, /DROVER_MAX_AGENTS/],
+    [{ DROVER_POISON_CRASHES: 'x' }, /DROVER_POISON_CRASHES/],
     [{ DROVER_DRAIN_DELAY_MS: '-5' }, /DROVER_DRAIN_DELAY_MS="-5".*0 to 300000/],
   ])('stops start-up on %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

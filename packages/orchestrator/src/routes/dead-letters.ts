@@ -172,6 +172,7 @@ async function retry(ctx: DroverContext, dead: TaskRecord): Promise<{ task: Task
     '',
   );
   admission.check(req.queue);
+  await ctx.tenantRate.take(dead.tenant, 1);
   const result = await backend.submit(req).catch(backendFailure);
   if (result.created) {
     admission.admitted(req.queue);

@@ -148,6 +148,7 @@ export const scheduleRoutes: FastifyPluginAsyncTypebox = async (app) => {
 export async function fireSchedule(ctx: DroverContext, schedule: Schedule, tick: number): Promise<string> {
   const req = await ctx.submissions.build(schedule.task as Static<typeof ScheduledTaskBody>, schedule.tenant, `drover-schedule:${schedule.id}:${tick}`, '');
   ctx.admission.check(req.queue);
+  await ctx.tenantRate.take(schedule.tenant, 1);
   const { task, created } = await ctx.backend.submit(req);
   if (created) {
     ctx.admission.admitted(req.queue);

@@ -26,7 +26,7 @@ const ERRORS = { '4xx': ProblemRef, '5xx': ProblemRef };
 /** Submit, read, wait for, list and cancel tasks. */
 export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const ctx = app.drover;
-  const { backend, admission, submissions, waiter, taskMetrics } = ctx;
+  const { backend, admission, submissions, waiter, taskMetrics, tenantRate } = ctx;
   const waitMax = ctx.config.http.waitMaxMs;
   const batchMax = ctx.config.http.batchMax;
 
@@ -51,6 +51,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const req = await submissions.build(body, request.tenant, key, '');
       if (req.parentId) await ownTask(backend, req.parentId, request.tenant, 'parent task');
       admission.check(req.queue);
+      await tenantRate.take(request.tenant, 1);
       const { task, created } = await backend.submit(req).catch(backendFailure);
       if (created) {
         admission.admitted(req.queue);
@@ -117,6 +118,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const perQueue = new Map<string, number>();
       for (const r of reqs) perQueue.set(r.queue, (perQueue.get(r.queue) ?? 0) + 1);
       for (const [queue, n] of perQueue) admission.check(queue, n);
+      await tenantRate.take(request.tenant, reqs.length);
 
       const results = await backend.submitMany(reqs).catch(backendFailure);
       let createdAny = false;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { LocalAgentPermits } from '../agent-permits.js';
 import { LocalScheduleStore } from '../schedule-store.js';
+import { LocalRateWindows } from '../rate-window.js';
 import { runAttempt } from '../attempt.js';
 import { CANCELED_ERROR, cancelEffect, decideAfterAttempt } from '../task-rules.js';
 import { waitIsOver } from '../spawn.js';
@@ -54,6 +55,7 @@ export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
   readonly agentPermits = new LocalAgentPermits();
   readonly schedules = new LocalScheduleStore();
+  readonly rateWindows = new LocalRateWindows();
   private readonly tasks = new Map<string, Entry>();
   private readonly keys = new Map<string, string>();
   private readonly queues = new Map<string, QueueState>();

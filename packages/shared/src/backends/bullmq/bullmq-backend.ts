@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { RedisAgentPermits } from '../../agent-permits.js';
 import { RedisScheduleStore } from '../../schedule-store.js';
+import { RedisRateWindows } from '../../rate-window.js';
 import { runFencedProgress } from './progress-script.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import type {
@@ -86,6 +87,7 @@ export class BullmqBackend implements Backend {
   private readonly producer: Redis;
   readonly agentPermits: RedisAgentPermits;
   readonly schedules: RedisScheduleStore;
+  readonly rateWindows: RedisRateWindows;
   private readonly prefix: string;
   private readonly keyBase: string;
   private readonly queues = new Map<string, Queue>();
@@ -115,6 +117,7 @@ export class BullmqBackend implements Backend {
     this.producer.defineCommand('drvCrossOff', { numberOfKeys: 1, lua: CROSS_OFF });
     this.agentPermits = new RedisAgentPermits(this.producer, this.keyBase);
     this.schedules = new RedisScheduleStore(this.producer, this.keyBase);
+    this.rateWindows = new RedisRateWindows(this.producer, this.keyBase);
     this.producer.on('error', this.onError);
     this.producer.on('ready', () => {
       this.everReady = true;

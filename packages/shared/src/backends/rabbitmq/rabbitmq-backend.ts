@@ -15,6 +15,7 @@ import type {
 } from '../../backend.js';
 import { RedisAgentPermits } from '../../agent-permits.js';
 import { RedisScheduleStore } from '../../schedule-store.js';
+import { RedisRateWindows } from '../../rate-window.js';
 import { DroverError } from '../../errors.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import type { SubmitRequest, SubmitResult, TaskRecord } from '../../task.js';
@@ -55,6 +56,7 @@ export class RabbitmqBackend implements Backend {
   private readonly redis: Redis;
   readonly agentPermits: RedisAgentPermits;
   readonly schedules: RedisScheduleStore;
+  readonly rateWindows: RedisRateWindows;
   private readonly store: TaskStore;
   private readonly broker: Broker;
   private readonly bus: EventBus;
@@ -75,6 +77,7 @@ export class RabbitmqBackend implements Backend {
     this.redis = new Redis(options.redisUrl, { lazyConnect: false });
     this.agentPermits = new RedisAgentPermits(this.redis, `${options.prefix}:rmq:`);
     this.schedules = new RedisScheduleStore(this.redis, `${options.prefix}:rmq:`);
+    this.rateWindows = new RedisRateWindows(this.redis, `${options.prefix}:rmq:`);
     this.redis.on('error', () => undefined); // ioredis reconnects; commands fail or wait meanwhile
     this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds, workerLossesTolerated(options.poisonCrashes));
     this.bus = new EventBus(() => this.redis.duplicate(), keys);
