@@ -164,13 +164,3 @@ function childFailed(r: TaskRecord): DroverError {
   const why = r.error ? `${r.error.code}: ${r.error.message}` : r.status;
   return new DroverError('CHILD_FAILED', `Child task ${r.id} (${r.type}) ended ${r.status} (${why}).`, { details: { childId: r.id } });
 }
-
-/**
- * Whether a suspended parent's wait is over. Backends call it right after recording a
- * suspension: a child that finished between the parent's look and its suspension woke nobody.
- */
-export async function waitIsOver(get: (id: string) => Promise<TaskRecord | null>, wait: { ids: string[]; mode: 'all' | 'any' }): Promise<boolean> {
-  const records = await Promise.all(wait.ids.map(get));
-  const finished = records.map((r) => r === null || FINISHED_STATUSES.has(r.status));
-  return wait.mode === 'all' ? finished.every(Boolean) : finished.some(Boolean);
-}

@@ -4,7 +4,6 @@ import { LocalScheduleStore } from '../schedule-store.js';
 import { LocalRateWindows } from '../rate-window.js';
 import { runAttempt } from '../attempt.js';
 import { CANCELED_ERROR, cancelEffect, decideAfterAttempt } from '../task-rules.js';
-import { waitIsOver } from '../spawn.js';
 import type {
   Backend,
   ConsumeOptions,
@@ -39,6 +38,8 @@ interface Entry {
   counted: number;
   timer?: NodeJS.Timeout;
   cancel?: AbortController;
+  /** A suspended parent: the children it still waits on, and whether any one of them is enough. */
+  waitingOn?: { pending: Set<string>; any: boolean };
 }
 
 interface QueueState {
@@ -314,7 +315,11 @@ export class MemoryBackend implements Backend {
         this.schedule(entry, decision.wakeAfterMs);
         this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'waiting', at: Date.now() });
         if (outcome.kind === 'suspended') {
-          void waitIsOver((id) => this.get(id), outcome.wait).then((over) => over && this.wake(r.id));
+          // Woken by the child that ends the wait (the last of all, the first of any), not by each.
+          const { ids, mode } = outcome.wait;
+          const pending = new Set(ids.filter((id) => this.tasks.get(id) && !FINISHED_STATUSES.has(this.tasks.get(id)!.record.status)));
+          entry.waitingOn = { pending, any: mode === 'any' };
+          if (mode === 'any' ? pending.size < ids.length : pending.size === 0) this.wake(r.id);
         }
         return;
       }
@@ -335,15 +340,23 @@ export class MemoryBackend implements Backend {
     Object.assign(r, patch, { status, finishedAt: new Date().toISOString() });
     if (status === 'succeeded') r.error = null;
     this.emit({ kind: 'state', id: r.id, queue: r.queue, status, at: Date.now() });
-    if (r.parentId) this.wake(r.parentId);
+    if (r.parentId) this.childEnded(r.parentId, r.id);
     entry.timer = setTimeout(() => this.forget(entry), this.resultTtlMs);
     entry.timer.unref();
   }
 
-  /** A suspended parent runs again now (one of its children finished). */
+  /** A child ended: its parent wakes if that was what it waited for. */
+  private childEnded(parentId: string, childId: string): void {
+    const w = this.tasks.get(parentId)?.waitingOn;
+    if (!w?.pending.delete(childId)) return;
+    if (w.any || w.pending.size === 0) this.wake(parentId);
+  }
+
+  /** A suspended parent runs again now (what it waited for ended, or the backstop). */
   private wake(id: string): void {
     const entry = this.tasks.get(id);
     if (entry?.record.status !== 'waiting') return;
+    entry.waitingOn = undefined;
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = undefined;
     entry.record.status = 'queued';

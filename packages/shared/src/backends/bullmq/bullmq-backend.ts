@@ -3,6 +3,7 @@ import { Job, Queue } from 'bullmq';
 import { RedisAgentPermits } from '../../agent-permits.js';
 import { RedisScheduleStore } from '../../schedule-store.js';
 import { RedisRateWindows } from '../../rate-window.js';
+import { ChildWaits } from '../child-wait.js';
 import { runFencedProgress } from './progress-script.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import type {
@@ -42,23 +43,6 @@ import { workerLossesTolerated } from '../../task-rules.js';
 
 export type { BullmqBackendOptions } from './bullmq-backend-options.js';
 
-/** In a parent's wait set: the parent waits for any one child (race), not all (all, result). */
-const ANY_MARKER = '*any';
-
-/**
- * KEYS[1] the parent's wait set  ARGV[1] the child that ended  ARGV[2] ANY_MARKER.
- * 1 when this child completes the wait (the last of all, or the first of any), else 0.
- */
-const CROSS_OFF = `
-if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-if redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 1 then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-if redis.call('SCARD', KEYS[1]) == 0 then return 1 end
-return 0
-`;
-
 /** How much longer than the result TTL a parent's list of children (and the list index) is kept. */
 const CHILDREN_GRACE_SECONDS = 7 * 86_400;
 
@@ -88,6 +72,7 @@ export class BullmqBackend implements Backend {
   readonly agentPermits: RedisAgentPermits;
   readonly schedules: RedisScheduleStore;
   readonly rateWindows: RedisRateWindows;
+  private readonly waits: ChildWaits;
   private readonly prefix: string;
   private readonly keyBase: string;
   private readonly queues = new Map<string, Queue>();
@@ -114,7 +99,7 @@ export class BullmqBackend implements Backend {
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => Math.min(100 * times, 2000),
     });
-    this.producer.defineCommand('drvCrossOff', { numberOfKeys: 1, lua: CROSS_OFF });
+    this.waits = new ChildWaits(this.producer, this.keyBase, (options.resultTtlSeconds + CHILDREN_GRACE_SECONDS) * 1000);
     this.agentPermits = new RedisAgentPermits(this.producer, this.keyBase);
     this.schedules = new RedisScheduleStore(this.producer, this.keyBase);
     this.rateWindows = new RedisRateWindows(this.producer, this.keyBase);
@@ -209,21 +194,11 @@ export class BullmqBackend implements Backend {
         // What it waits on goes in first, so every child that ends from now on crosses itself off
         // (childEnded); the parent is woken by the one that completes the wait, not by each.
         const parentId = job.id as string;
-        const key = this.waitKey(parentId);
-        await this.producer
-          .multi()
-          .zadd(this.suspendedKey(queue), job.attemptsStarted, parentId)
-          .del(key)
-          .sadd(key, ...wait.ids, ...(wait.mode === 'any' ? [ANY_MARKER] : []))
-          .pexpire(key, (this.options.resultTtlSeconds + CHILDREN_GRACE_SECONDS) * 1000)
-          .exec();
+        await Promise.all([this.producer.zadd(this.suspendedKey(queue), job.attemptsStarted, parentId), this.waits.set(parentId, wait)]);
         await job.moveToDelayed(Date.now() + wakeAfterMs, token);
-        // Children that ended before the set existed crossed nothing off: do it for them now.
         const records = await Promise.all(wait.ids.map((id) => this.get(id)));
         const ended = wait.ids.filter((_, i) => records[i] === null || FINISHED_STATUSES.has(records[i]!.status));
-        let over = wait.mode === 'any' ? ended.length > 0 : ended.length === wait.ids.length;
-        for (const id of ended) if (await this.crossOff(parentId, id)) over = true;
-        if (over) await this.wake(parentId);
+        if (await this.waits.settle(parentId, wait, ended)) await this.wake(parentId);
       },
       childEnded: (parentId, childId) => void this.childEnded(parentId, childId).catch(this.onError),
       // A fenced-off attempt's progress is dropped, as on rabbitmq: the later attempt's stands.
@@ -493,18 +468,7 @@ export class BullmqBackend implements Backend {
 
   /** A child ended: its suspended parent wakes if that completes what the parent waits on. */
   private async childEnded(parentId: string, childId: string): Promise<void> {
-    if (await this.crossOff(parentId, childId)) await this.wake(parentId);
-  }
-
-  /** Crosses a child off its parent's wait; true when that ends the wait (all done, or any). */
-  private async crossOff(parentId: string, childId: string): Promise<boolean> {
-    const producer = this.producer as Redis & { drvCrossOff(key: string, child: string, any: string): Promise<number> };
-    return (await producer.drvCrossOff(this.waitKey(parentId), childId, ANY_MARKER)) === 1;
-  }
-
-  /** The children a suspended parent still waits on (plus ANY_MARKER when one is enough). */
-  private waitKey(parentId: string): string {
-    return `${this.keyBase}wait:${parentId}`;
+    if (await this.waits.crossOff(parentId, childId)) await this.wake(parentId);
   }
 
   /** Suspended parents of a queue: id -> the run (attemptsStarted) that suspended. */

@@ -195,7 +195,7 @@ export class RabbitmqBackend implements Backend {
     const status = await this.store.cancel(id, queue, Date.now());
     if (!status) return null;
     const record = await this.store.get(id);
-    if (status === 'canceled' && record?.parentId) await this.store.wake(record.parentId);
+    if (status === 'canceled' && record?.parentId) await this.store.childEnded(record.parentId, id);
     return record;
   }
 

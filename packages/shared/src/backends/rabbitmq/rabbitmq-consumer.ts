@@ -2,10 +2,9 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { Attempt, type AttemptOutcome } from '../../attempt.js';
 import { decideAfterAttempt } from '../../task-rules.js';
-import { waitIsOver } from '../../spawn.js';
 import { SlotTable } from '../../slot-table.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
-import type { TaskRecord } from '../../task.js';
+import { FINISHED_STATUSES, type TaskRecord } from '../../task.js';
 import type { ControlMessage, EventBus } from './event-bus.js';
 import { AckBatch } from './ack-batch.js';
 import type { Broker } from './broker.js';
@@ -232,9 +231,16 @@ export class RabbitmqConsumer implements Consumer {
         break;
       case 'suspend':
         // Its message is done with; when woken the relay publishes a new one (next generation).
+        // What it waits on goes in first, so each child that ends from now on crosses itself off and
+        // the one that completes the wait wakes it; children that ended before are crossed off here.
+        if (outcome.kind === 'suspended') await store.waits.set(task.id, outcome.wait).catch(() => undefined);
         ok = await persist(() => store.suspend(task, token, decision.wakeAfterMs));
-        if (ok && outcome.kind === 'suspended' && (await waitIsOver((id) => store.get(id), outcome.wait).catch(() => false))) {
-          await store.wake(task.id).catch(() => undefined);
+        if (ok && outcome.kind === 'suspended') {
+          const wait = outcome.wait;
+          const over = await Promise.all(wait.ids.map((id) => store.get(id)))
+            .then((records) => store.waits.settle(task.id, wait, wait.ids.filter((_, i) => records[i] === null || FINISHED_STATUSES.has(records[i]!.status))))
+            .catch(() => false);
+          if (over) await store.wake(task.id).catch(() => undefined);
         }
         break;
       case 'fail':
@@ -242,8 +248,8 @@ export class RabbitmqConsumer implements Consumer {
         dead = true;
         break;
     }
-    // A child's end may end its parent's wait (a wake lost here is caught by the backstop).
-    if (ok && task.parentId && decision.kind !== 'requeue' && decision.kind !== 'suspend') void store.wake(task.parentId).catch(() => undefined);
+    // A child's end (not a retry of it) may end its parent's wait (a wake lost here is caught by the backstop).
+    if (ok && task.parentId && (decision.kind === 'succeed' || decision.kind === 'cancel' || decision.kind === 'fail')) void store.childEnded(task.parentId, task.id).catch(() => undefined);
     // When Redis stayed unreachable the message goes back; its lease decides who runs it next.
     if (!ok || requeue) return acks.nack(msg, true);
     if (dead) return acks.nack(msg, false); // dead-lettered for inspection

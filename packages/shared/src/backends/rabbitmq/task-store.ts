@@ -6,6 +6,7 @@ import type { TaskError, TaskRecord, TaskStatus } from '../../task.js';
 import { storedJson } from '../../stored-json.js';
 import type { TaskKeys } from './task-keys.js';
 import * as scripts from './task-scripts.js';
+import { ChildWaits } from '../child-wait.js';
 import { CANCELED_ERROR as CANCELED_RULE_ERROR, QUARANTINED_ERROR as QUARANTINED_RULE_ERROR, workerLossesTolerated } from '../../task-rules.js';
 
 /** The fields of a task that never change after submit, stored as one JSON string. */
@@ -74,6 +75,8 @@ type Scripts = Record<'drvSubmit' | 'drvStart' | 'drvFinish' | 'drvRetry' | 'drv
  */
 export class TaskStore {
   private readonly redis: Redis & Scripts;
+  /** What suspended parents wait on (see ChildWaits). */
+  readonly waits: ChildWaits;
 
   constructor(
     redis: Redis,
@@ -85,6 +88,7 @@ export class TaskStore {
     const define = (name: keyof Scripts, numberOfKeys: number, lua: string) => {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
     };
+    this.waits = new ChildWaits(redis, keys.base, (resultTtlSeconds + 3600) * 1000);
     define('drvSubmit', 6, scripts.SUBMIT);
     define('drvStart', 3, scripts.START);
     define('drvFinish', 4, scripts.FINISH);
@@ -300,7 +304,12 @@ export class TaskStore {
     return r === 1;
   }
 
-  /** A child finished: its parent, if suspended, comes due now. */
+  /** A child ended: its parent, if suspended, comes due now if that child completed its wait. */
+  async childEnded(parentId: string, childId: string): Promise<void> {
+    if (await this.waits.crossOff(parentId, childId)) await this.wake(parentId);
+  }
+
+  /** A suspended parent comes due now. */
   async wake(id: string): Promise<void> {
     const queue = await this.queueOf(id);
     if (queue) await this.redis.drvWake(this.keys.record(id), this.keys.waiting(queue), id, Date.now());
