@@ -1,6 +1,7 @@
 import { deleteKeys, testBroker, testRedisUrl, uniqueName } from '@drover/testkit';
 import amqplib from 'amqplib';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeSubmit } from '../src/task.js';
 import { RabbitmqBackend } from '../src/backends/rabbitmq/rabbitmq-backend.js';
 import { CONFORMANCE_QUEUES, type ConformanceStore, backendConformance } from './conformance/backend-conformance.js';
 import { childrenConformance } from './conformance/children-conformance.js';
@@ -35,3 +36,32 @@ const makeStore = async (): Promise<ConformanceStore> => {
 
 backendConformance('rabbitmq', makeStore);
 childrenConformance('rabbitmq', makeStore);
+
+describe('rabbitmq: processes that disagree on the queues', () => {
+  it('fails a submission at once, naming DROVER_RESULT_TTL_SECONDS, when the broker refuses our queue arguments', async () => {
+    const prefix = uniqueName('rmq-ttl');
+    const first = new RabbitmqBackend({ amqpUrl, redisUrl: testRedisUrl(), prefix, queues: ['alpha'], resultTtlSeconds: 3600 });
+    let other: RabbitmqBackend | undefined;
+    try {
+      // The first process declares the queues; the other one, started later, disagrees.
+      await first.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' }));
+      other = new RabbitmqBackend({ amqpUrl, redisUrl: testRedisUrl(), prefix, queues: ['alpha'], resultTtlSeconds: 7200 });
+      const started = Date.now();
+      const err = await other.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' })).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'DROVER_ERR_BACKEND_UNAVAILABLE' });
+      expect((err as Error).message).toContain('DROVER_RESULT_TTL_SECONDS');
+      // Not the 30 s publish timeout: the refusal is known as soon as the channel's setup fails.
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await expect(other.ping()).rejects.toThrow(/DROVER_RESULT_TTL_SECONDS/);
+    } finally {
+      await other?.close();
+      await first.close();
+      const conn = await amqplib.connect(amqpUrl);
+      const ch = await conn.createChannel();
+      for (const q of ['alpha', 'dead']) await ch.deleteQueue(`${prefix}.${q}`);
+      await ch.deleteExchange(`${prefix}.dead-letter`);
+      await conn.close();
+      await deleteKeys(testRedisUrl(), prefix);
+    }
+  }, 30_000);
+});

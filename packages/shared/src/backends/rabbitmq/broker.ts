@@ -24,6 +24,12 @@ export class Broker {
   private readonly declared: Set<string>;
   private readonly topology: Topology;
   private closing = false;
+  /**
+   * The broker refused our declarations (PRECONDITION_FAILED: a queue exists with other
+   * arguments); every retry would be refused the same way, so publishes and pings fail at once
+   * with what to fix instead of waiting for a confirm that never comes.
+   */
+  private refused: DroverError | undefined;
 
   constructor(options: BrokerOptions) {
     this.topology = options.topology;
@@ -38,25 +44,43 @@ export class Broker {
       publishTimeout: options.publishTimeoutMs ?? 30_000,
       setup: async (ch: ConfirmChannel) => {
         this.watch(ch, () => this.closing);
-        await this.topology.declare(ch, this.declared);
+        try {
+          await this.topology.declare(ch, this.declared);
+          this.refused = undefined;
+        } catch (err) {
+          this.refused = refusal(err);
+          throw err;
+        }
       },
     });
     this.publisher.on('error', () => undefined);
   }
 
   async ready(): Promise<void> {
-    await this.publisher.waitForConnect();
+    await this.connected();
+  }
+
+  /** Resolves once the publisher channel is set up; throws at once when the broker refused its setup. */
+  private async connected(): Promise<void> {
+    if (this.refused) throw this.refused;
+    const waiting = this.publisher.waitForConnect().then(() => true);
+    for (;;) {
+      const up = await Promise.race([waiting, new Promise<false>((r) => setTimeout(() => r(false), 100).unref())]);
+      if (up) return;
+      if (this.refused) throw this.refused;
+    }
   }
 
   /** Declares a queue this instance has not seen yet (queues outside the configured list). */
   async ensureQueue(queue: string): Promise<void> {
-    if (this.declared.has(queue)) return this.publisher.waitForConnect();
+    if (this.declared.has(queue)) return this.connected();
     this.declared.add(queue);
     await this.publisher.assertQueue(this.topology.queueName(queue), this.topology.queueOptions());
   }
 
   /** Resolves once the broker confirmed every message. */
   async publish(queue: string, messages: ReadonlyArray<{ id: string; gen: number; priority: number }>): Promise<void> {
+    if (this.refused) throw this.refused;
     await this.ensureQueue(queue);
     const name = this.topology.queueName(queue);
     await Promise.all(messages.map((m) => this.publisher.sendToQueue(name, encodeTaskMessage(m.id, m.gen), { persistent: true, priority: m.priority })));
@@ -70,6 +94,7 @@ export class Broker {
   }
 
   async ping(): Promise<void> {
+    if (this.refused) throw this.refused;
     if (this.connection.isConnected()) return;
     // Just created or reconnecting: give it a moment before calling the broker unreachable.
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2000).unref());
@@ -98,4 +123,15 @@ export class Broker {
     await this.publisher.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }
+}
+
+/** A declaration the broker refused because the queue exists with other arguments, or undefined. */
+function refusal(err: unknown): DroverError | undefined {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!/PRECONDITION_FAILED/.test(message)) return undefined;
+  return new DroverError(
+    'BACKEND_UNAVAILABLE',
+    `RabbitMQ refused to declare Drover's queues: ${message}. A queue of this DROVER_PREFIX exists with other arguments: every Drover process on this broker must run with the same DROVER_RESULT_TTL_SECONDS (the dead-letter queue's message TTL), or use its own DROVER_PREFIX.`,
+    { cause: err },
+  );
 }

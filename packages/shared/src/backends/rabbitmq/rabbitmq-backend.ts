@@ -159,6 +159,7 @@ export class RabbitmqBackend implements Backend {
         // Not confirmed: undo, so the caller's retry (same idempotency key) starts afresh. If the
         // undo fails too, the outbox entry gets published by the relay: the task still runs once.
         await this.store.abandon(list).catch(() => undefined);
+        if (err instanceof DroverError) throw err; // e.g. the broker refused our queues: say why
         throw new DroverError('BACKEND_UNAVAILABLE', 'RabbitMQ did not confirm the task; nothing was enqueued. Retry the request.', { cause: err, retryable: true });
       }
       void this.store.published(queue, messages).catch(() => undefined); // the relay clears leftovers
