@@ -2,6 +2,7 @@ import { deleteKeys, testRedisUrl, uniqueName } from '@drover/testkit';
 import { BullmqBackend } from '../src/backends/bullmq/bullmq-backend.js';
 import { CONFORMANCE_QUEUES, type ConformanceStore, backendConformance } from './conformance/backend-conformance.js';
 import { childrenConformance } from './conformance/children-conformance.js';
+import { fairnessConformance } from './conformance/fairness-conformance.js';
 
 const makeStore = async (): Promise<ConformanceStore> => {
   const redisUrl = testRedisUrl();
@@ -15,3 +16,4 @@ const makeStore = async (): Promise<ConformanceStore> => {
 
 backendConformance('bullmq', makeStore);
 childrenConformance('bullmq', makeStore);
+fairnessConformance('bullmq', makeStore);

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BullmqBackend } from '../src/backends/bullmq/bullmq-backend.js';
 import { DROVER_BACKOFF } from '../src/backends/bullmq/bullmq-consumer.js';
+import { toBullmqPriority } from '../src/backends/bullmq/job-record.js';
 import { completeSubmit } from '../src/task.js';
 
 /**
@@ -52,7 +53,7 @@ describe('bullmq add script writes what queue.add writes', () => {
   }
 
   for (const maxAttempts of [1, 3]) {
-    it(`stores the same hash, events, wait list and marker (maxAttempts ${maxAttempts})`, async () => {
+    it(`stores the same hash, events, prioritized entry and marker as queue.add() with that priority (maxAttempts ${maxAttempts})`, async () => {
       const { task } = await backend.submit(
         completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: { n: 1 }, timeoutMs: 5000, maxAttempts, backoffMs: 250 }),
       );
@@ -65,9 +66,12 @@ describe('bullmq add script writes what queue.add writes', () => {
 
       // The same job through BullMQ's own path (after ours, so the list order shows FIFO too).
       const theirsId = 'alpha.reference';
+      const priority = Number(ours.priority);
+      expect(priority).toBe(toBullmqPriority(10, 0)); // the first round of the top band
       await queue.add('echo', data, {
         jobId: theirsId,
         timestamp: Date.now(),
+        priority,
         ...(maxAttempts > 1 ? { attempts: maxAttempts, backoff: { type: DROVER_BACKOFF, delay: 250 } } : {}),
       });
       const theirsOpts = JSON.parse((await redis.hget(`${prefix}:alpha:${theirsId}`, 'opts')) ?? 'null') as Record<string, unknown>;
@@ -82,8 +86,9 @@ describe('bullmq add script writes what queue.add writes', () => {
       expect(shape(oursEvents, task.id)).toEqual(shape(theirsEvents, theirsId));
       expect(shape(oursEvents, task.id).map((f) => f[1])).toEqual(['added', 'waiting']);
 
-      // FIFO: workers take from the right; ours was first.
-      expect(await redis.lrange(`${prefix}:alpha:wait`, 0, -1)).toEqual([theirsId, task.id]);
+      // Same priority: submission order (BullMQ's pc counter); ours was first.
+      expect(await redis.zrange(`${prefix}:alpha:prioritized`, 0, -1)).toEqual([task.id, theirsId]);
+      expect(await redis.llen(`${prefix}:alpha:wait`)).toBe(0);
       expect(await redis.zrange(`${prefix}:alpha:marker`, 0, -1, 'WITHSCORES')).toEqual(['0', '0']);
       expect(await redis.hget(`${prefix}:alpha:meta`, 'opts.maxLenEvents')).toBe('10000');
     });
@@ -102,19 +107,20 @@ describe('bullmq add script writes what queue.add writes', () => {
     await backend.pause('alpha');
     await redis.del(`${prefix}:alpha:marker`);
     const { task } = await backend.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme', input: null, timeoutMs: 5000 }));
-    expect(await redis.lrange(`${prefix}:alpha:wait`, 0, -1)).toEqual([task.id]);
+    expect(await redis.zrange(`${prefix}:alpha:prioritized`, 0, -1)).toEqual([task.id]);
     expect(await redis.exists(`${prefix}:alpha:marker`)).toBe(0);
     expect((await backend.counts('alpha')).queued).toBe(1);
   });
 
-  it('writes a batch in submission order with one index entry per task, and leaves an existing job untouched', async () => {
+  it('writes a batch with one index entry per task, tenants in turn, and leaves an existing job untouched', async () => {
     const reqs = Array.from({ length: 5 }, (_, n) =>
       completeSubmit({ type: 'echo', queue: 'alpha', tenant: n % 2 === 0 ? 'acme' : 'zeta', input: { n }, timeoutMs: 5000 }),
     );
     const results = await backend.submitMany(reqs);
     const ids = results.map((r) => r.task.id);
     expect(results.every((r) => r.created)).toBe(true);
-    expect((await redis.lrange(`${prefix}:alpha:wait`, 0, -1)).reverse()).toEqual(ids);
+    // Rounds: acme 0,1,2 and zeta 0,1 interleave in submission order.
+    expect(await redis.zrange(`${prefix}:alpha:prioritized`, 0, -1)).toEqual(ids);
     expect(await redis.zrange(`${prefix}:_drover:index`, 0, -1)).toEqual(ids);
     expect(await redis.zrange(`${prefix}:_drover:index:tenant:acme`, 0, -1)).toEqual([ids[0], ids[2], ids[4]]);
     expect(await redis.zrange(`${prefix}:_drover:index:tenant:zeta`, 0, -1)).toEqual([ids[1], ids[3]]);
@@ -125,7 +131,7 @@ describe('bullmq add script writes what queue.add writes', () => {
     expect(first.created).toBe(true);
     expect(again.created).toBe(false);
     expect(again.task.id).toBe(first.task.id);
-    expect(await redis.llen(`${prefix}:alpha:wait`)).toBe(6);
+    expect(await redis.zcard(`${prefix}:alpha:prioritized`)).toBe(6);
     const dup = (await events()).filter((f) => f[1] === 'duplicated');
     expect(dup).toEqual([['event', 'duplicated', 'jobId', first.task.id]]);
   });
@@ -135,7 +141,8 @@ describe('bullmq add script writes what queue.add writes', () => {
     const results = await backend.submitMany(reqs);
     const ids = results.map((r) => r.task.id);
     expect(results.every((r) => r.created)).toBe(true);
-    expect((await redis.lrange(`${prefix}:alpha:wait`, 0, -1)).reverse()).toEqual(ids);
+    // One tenant: a round per task, so the set keeps submission order across the script calls.
+    expect(await redis.zrange(`${prefix}:alpha:prioritized`, 0, -1)).toEqual(ids);
     expect(await redis.zcard(`${prefix}:_drover:index`)).toBe(30_000);
     expect((await backend.counts('alpha')).queued).toBe(30_000);
   }, 30_000);
@@ -154,7 +161,7 @@ describe('bullmq add script writes what queue.add writes', () => {
       expect(await cachedScripts()).toBe(0);
       const second = await submit();
       expect(await cachedScripts()).toBeGreaterThan(0);
-      expect((await probe.lrange(`${prefix}:alpha:wait`, 0, -1)).reverse()).toEqual([first, second]);
+      expect(await probe.zrange(`${prefix}:alpha:prioritized`, 0, -1)).toEqual([first, second]);
     } finally {
       await own.close();
       await probe.quit();

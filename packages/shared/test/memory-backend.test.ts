@@ -1,6 +1,7 @@
 import { MemoryBackend } from '../src/backends/memory-backend.js';
 import { type ConformanceStore, backendConformance } from './conformance/backend-conformance.js';
 import { childrenConformance } from './conformance/children-conformance.js';
+import { fairnessConformance } from './conformance/fairness-conformance.js';
 
 const makeStore = async (): Promise<ConformanceStore> => {
   const backend = new MemoryBackend();
@@ -21,3 +22,4 @@ const makeStore = async (): Promise<ConformanceStore> => {
 
 backendConformance('memory', makeStore);
 childrenConformance('memory', makeStore);
+fairnessConformance('memory', makeStore);

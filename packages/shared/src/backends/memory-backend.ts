@@ -38,12 +38,16 @@ interface Entry {
   counted: number;
   timer?: NodeJS.Timeout;
   cancel?: AbortController;
+  /** Fair dispatch between tenants: this task's round in its queue (see enqueue). */
+  round: number;
   /** A suspended parent: the children it still waits on, and whether any one of them is enough. */
   waitingOn?: { pending: Set<string>; any: boolean };
 }
 
 interface QueueState {
-  ready: Entry[]; // sorted: priority desc, then seq asc
+  ready: Entry[]; // sorted: priority desc, then round asc, then seq asc
+  /** Per priority: its epoch (moved on when found empty) and each tenant's last round in it. */
+  rounds: Map<number, { epoch: number; last: Map<string, number> }>;
   paused: boolean;
   consumers: Set<MemoryConsumer>;
 }
@@ -108,7 +112,7 @@ export class MemoryBackend implements Backend {
       startedAt: null,
       finishedAt: null,
     };
-    const entry: Entry = { record, seq: ++this.seq, fingerprint, backoffMs: req.backoffMs, counted: 0 };
+    const entry: Entry = { record, seq: ++this.seq, fingerprint, backoffMs: req.backoffMs, counted: 0, round: 0 };
     this.tasks.set(record.id, entry);
     if (req.idempotencyKey) this.keys.set(`${req.tenant}\0${req.queue}\0${req.idempotencyKey}`, record.id);
     if (req.parentId) this.tasks.get(req.parentId)?.record.children.push(record.id);
@@ -116,7 +120,7 @@ export class MemoryBackend implements Backend {
     this.emit({ kind: 'state', id: record.id, queue: record.queue, status: record.status, at: Date.now() });
     const created = clone(record);
     if (req.delayMs > 0) this.schedule(entry, req.delayMs);
-    else this.enqueue(entry);
+    else this.enqueue(entry, true);
     return { task: created, created: true };
   }
 
@@ -380,15 +384,44 @@ export class MemoryBackend implements Backend {
     entry.timer.unref();
   }
 
-  private enqueue(entry: Entry): void {
+  /**
+   * Fair dispatch between tenants, as the bullmq backend's add script does: a fresh task takes
+   * round max(its tenant's last round + 1, the round at the head of the queue), so each round holds
+   * at most one task per tenant and tenants are served in turn. Tasks that come back (retries,
+   * woken parents, requeues, delayed ones coming due) keep their round, 0 for a delayed one: the
+   * front of their priority.
+   */
+  private enqueue(entry: Entry, fresh = false): void {
     const q = this.queue(entry.record.queue);
-    // Binary search keeps `ready` ordered: higher priority first, FIFO within a priority.
+    const { priority } = entry.record;
+    if (fresh) {
+      // The head of this priority: the first ready entry with it (ready is sorted by priority).
+      let at = 0;
+      let end = q.ready.length;
+      while (at < end) {
+        const mid = (at + end) >>> 1;
+        if (q.ready[mid]!.record.priority > priority) at = mid + 1;
+        else end = mid;
+      }
+      const first = q.ready[at];
+      let band = q.rounds.get(priority);
+      if (!band || first?.record.priority !== priority) {
+        band = { epoch: (band?.epoch ?? 0) + 1, last: new Map() }; // empty: old rounds stop counting
+        q.rounds.set(priority, band);
+      }
+      const head = first?.record.priority === priority ? first.round : 0;
+      const tenant = entry.record.tenant;
+      entry.round = Math.max((band.last.get(tenant) ?? -1) + 1, head);
+      band.last.set(tenant, entry.round);
+    }
+    // Binary search keeps `ready` ordered: higher priority first, then the lower round, then FIFO.
     let lo = 0;
     let hi = q.ready.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const m = q.ready[mid]!;
-      const before = m.record.priority > entry.record.priority || (m.record.priority === entry.record.priority && m.seq < entry.seq);
+      const mp = m.record.priority;
+      const before = mp > priority || (mp === priority && (m.round < entry.round || (m.round === entry.round && m.seq < entry.seq)));
       if (before) lo = mid + 1;
       else hi = mid;
     }
@@ -399,7 +432,7 @@ export class MemoryBackend implements Backend {
   private queue(name: string): QueueState {
     let q = this.queues.get(name);
     if (!q) {
-      q = { ready: [], paused: false, consumers: new Set() };
+      q = { ready: [], paused: false, consumers: new Set(), rounds: new Map() };
       this.queues.set(name, q);
     }
     return q;

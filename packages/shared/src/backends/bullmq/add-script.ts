@@ -1,32 +1,47 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { FAIR_ROUNDS } from './job-record.js';
 
 /**
- * Adds many plain jobs (no delay, BullMQ priority 0, no BullMQ parent) to one queue in one script
- * call, together with their list-index entries. It writes exactly what BullMQ's own
- * addStandardJob script writes for such a job — the job hash, the `added` and `waiting` events,
- * the push on the wait list and the worker marker — so BullMQ workers, QueueEvents and tools see
- * ordinary jobs. What it saves is per-job overhead: BullMQ's addBulk sends one script call per
- * job inside a MULTI, with msgpack-encoded arguments and a Job object built for each.
+ * Adds many jobs (no delay, no BullMQ parent) to one queue in one script call, in BullMQ's
+ * prioritized set, together with their list-index entries. It writes what BullMQ's own
+ * addPrioritizedJob script writes for such a job — the job hash, the `added` and `waiting`
+ * events, the entry in the prioritized set (scored from the priority and the queue's `pc`
+ * counter, as getPriorityScore does) and the worker marker — so BullMQ workers, QueueEvents and
+ * tools see ordinary prioritized jobs. What it saves is per-job overhead: BullMQ's addBulk sends
+ * one script call per job inside a MULTI, with msgpack-encoded arguments and a Job object built
+ * for each.
+ *
+ * Fair dispatch between tenants: the BullMQ priority of a job is its Drover priority's band plus a
+ * round (job-record.ts, toBullmqPriority). Within a band, a tenant's next task gets round
+ * max(its previous round + 1, the round at the band's head), so each round holds at most one task
+ * per tenant and the queue serves tenants in turn (start-time fair queueing, as Hatchet's fair
+ * queues or BullMQ Pro's groups): a tenant with 10,000 tasks queued delays a quiet one by one task,
+ * not 10,000. Each tenant's last round per band is kept in a hash per queue, with an epoch per
+ * band that moves on whenever the band is found empty (so old rounds stop counting). Tasks within
+ * one round keep submission order (the `pc` counter).
  *
  * Pinned to the job layout of the BullMQ version in package.json; job-layout.test.ts compares a
- * job written here with one written by queue.add(), field by field, so an upgrade that changes
- * the layout fails a test instead of corrupting queues.
+ * job written here with one written by queue.add() with the same priority, field by field, so an
+ * upgrade that changes the layout fails a test instead of corrupting queues.
  */
 const ADD_LUA = `
 --[[
   Input:
-    KEYS[1] wait key
+    KEYS[1] prioritized key
     KEYS[2] meta key
     KEYS[3] active key
     KEYS[4] events stream key
     KEYS[5] marker key
     KEYS[6] index of all tasks (sorted set)
+    KEYS[7] priority counter key ('pc')
+    KEYS[8] the queue's last round per tenant (hash)
 
     ARGV[1] job key prefix ("<prefix>:<queue>:")
     ARGV[2] tenant index key prefix
     ARGV[3] timestamp (epoch ms)
-    ARGV[4..] per job, 6 values: id, name, data JSON, opts JSON, tenant, index score
+    ARGV[4] rounds per priority band
+    ARGV[5..] per job, 7 values: id, name, data JSON, opts JSON (without priority), tenant, index score, band
   Output:
     one flag per job: 1 added, 0 an existing job has this id (left untouched)
 ]]
@@ -34,6 +49,7 @@ local rcall = redis.call
 local jobPrefix = ARGV[1]
 local tenantPrefix = ARGV[2]
 local timestamp = ARGV[3]
+local rounds = tonumber(ARGV[4])
 
 local maxEvents = rcall("HGET", KEYS[2], "opts.maxLenEvents")
 if not maxEvents then
@@ -41,11 +57,36 @@ if not maxEvents then
   rcall("HSET", KEYS[2], "opts.maxLenEvents", maxEvents)
 end
 
+-- Rounds are counted per priority band. A band's state: the round at its head (the one being
+-- served), and its epoch, moved on whenever the band is found empty so that rounds from before
+-- (fields "<tenant>|<band>" = "<epoch>:<round>") no longer count.
+if rcall("ZCARD", KEYS[1]) == 0 then rcall("DEL", KEYS[8]) end
+local bands = {}
+local function band(b)
+  local s = bands[b]
+  if s then return s end
+  local lo = string.format("%.0f", (1 + b * rounds) * 0x100000000)
+  local hi = string.format("%.0f", (1 + (b + 1) * rounds) * 0x100000000)
+  local top = rcall("ZRANGEBYSCORE", KEYS[1], lo, "(" .. hi, "WITHSCORES", "LIMIT", 0, 1)
+  local epoch = tonumber(rcall("HGET", KEYS[8], "~" .. b) or "0")
+  local head = 0
+  if #top == 0 then
+    epoch = epoch + 1
+    rcall("HSET", KEYS[8], "~" .. b, epoch)
+  else
+    head = (math.floor(tonumber(top[2]) / 0x100000000) - 1) % rounds
+  end
+  s = { head = head, epoch = epoch }
+  bands[b] = s
+  return s
+end
+local last = {}
+
 local added = {}
 local flags = {}
 local all = {}
 local byTenant = {}
-for i = 4, #ARGV, 6 do
+for i = 5, #ARGV, 7 do
   local jobId = ARGV[i]
   local jobKey = jobPrefix .. jobId
   if rcall("EXISTS", jobKey) == 1 then
@@ -53,15 +94,39 @@ for i = 4, #ARGV, 6 do
     flags[#flags + 1] = 0
   else
     local name = ARGV[i + 1]
-    rcall("HMSET", jobKey, "name", name, "data", ARGV[i + 2], "opts", ARGV[i + 3],
-      "timestamp", timestamp, "delay", 0, "priority", 0)
+    local tenant = ARGV[i + 4]
+    local b = tonumber(ARGV[i + 6])
+    local s = band(b)
+    local field = tenant .. "|" .. b
+    local previous = last[field]
+    if previous == nil then
+      previous = -1
+      local stored = rcall("HGET", KEYS[8], field)
+      if stored then
+        local sep = string.find(stored, ":", 1, true)
+        if tonumber(string.sub(stored, 1, sep - 1)) == s.epoch then previous = tonumber(string.sub(stored, sep + 1)) end
+      end
+    end
+    local round = math.max(previous + 1, s.head)
+    if round > rounds - 1 then round = rounds - 1 end
+    last[field] = round
+    local priority = 1 + b * rounds + round
+    local opts = ARGV[i + 3]
+    if opts == "{}" then
+      opts = '{"priority":' .. priority .. '}'
+    else
+      opts = '{"priority":' .. priority .. ',' .. string.sub(opts, 2)
+    end
+    rcall("HMSET", jobKey, "name", name, "data", ARGV[i + 2], "opts", opts,
+      "timestamp", timestamp, "delay", 0, "priority", priority)
     rcall("XADD", KEYS[4], "*", "event", "added", "jobId", jobId, "name", name)
+    local counter = rcall("INCR", KEYS[7])
+    rcall("ZADD", KEYS[1], priority * 0x100000000 + counter % 0x100000000, jobId)
     added[#added + 1] = jobId
     flags[#flags + 1] = 1
     local score = ARGV[i + 5]
     all[#all + 1] = score
     all[#all + 1] = jobId
-    local tenant = ARGV[i + 4]
     local t = byTenant[tenant]
     if not t then
       t = {}
@@ -73,16 +138,15 @@ for i = 4, #ARGV, 6 do
 end
 
 if #added > 0 then
+  for field, round in pairs(last) do
+    local b = tonumber(string.match(field, "|(%d+)$"))
+    rcall("HSET", KEYS[8], field, bands[b].epoch .. ":" .. round)
+  end
   -- Same test as BullMQ's isQueuePausedOrMaxed: no marker while paused or at the global cap.
   local attrs = rcall("HMGET", KEYS[2], "paused", "concurrency")
   local pausedOrMaxed = attrs[1] and true or false
   if not pausedOrMaxed and attrs[2] then
     pausedOrMaxed = rcall("LLEN", KEYS[3]) >= tonumber(attrs[2])
-  end
-  -- LPUSH in order keeps FIFO: workers take from the other end. unpack() is bounded by Lua's
-  -- stack, so push in slices.
-  for s = 1, #added, 1000 do
-    rcall("LPUSH", KEYS[1], unpack(added, s, math.min(s + 999, #added)))
   end
   if not pausedOrMaxed then rcall("ZADD", KEYS[5], 0, "0") end
   for _, jobId in ipairs(added) do
@@ -108,6 +172,8 @@ export interface PlainJob {
   opts: string;
   tenant: string;
   score: number;
+  /** The Drover priority's band: 0 for priority 10, 10 for priority 0 (job-record.ts). */
+  band: number;
 }
 
 const ADD_SHA = createHash('sha1').update(ADD_LUA).digest('hex');
@@ -127,30 +193,34 @@ export async function runAddScript(
   keyPrefix: string,
   indexKey: string,
   tenantIndexPrefix: string,
+  roundsKey: string,
   timestamp: number,
   jobs: readonly PlainJob[],
 ): Promise<number[]> {
   const head: Array<string | number> = [
-    `${keyPrefix}wait`,
+    `${keyPrefix}prioritized`,
     `${keyPrefix}meta`,
     `${keyPrefix}active`,
     `${keyPrefix}events`,
     `${keyPrefix}marker`,
     indexKey,
+    `${keyPrefix}pc`,
+    roundsKey,
     keyPrefix,
     tenantIndexPrefix,
     timestamp,
+    FAIR_ROUNDS,
   ];
   if (jobs.length <= ADD_CHUNK) return addChunk(redis, head, jobs);
   // Chunks go out back to back on the one connection, so a large batch still costs about one
-  // round trip; Redis runs them in order, so the wait list keeps submission order.
+  // round trip; Redis runs them in order, so the rounds and the counter keep submission order.
   const parts: Array<Promise<number[]>> = [];
   for (let i = 0; i < jobs.length; i += ADD_CHUNK) parts.push(addChunk(redis, head, jobs.slice(i, i + ADD_CHUNK)));
   return (await Promise.all(parts)).flat();
 }
 
 /**
- * Jobs per script call. Bounds a call's arguments (six per job: tens of thousands of them
+ * Jobs per script call. Bounds a call's arguments (seven per job: tens of thousands of them
  * overflow the stack when spread into one call) and how long one script holds Redis.
  */
 const ADD_CHUNK = 1000;
@@ -158,9 +228,9 @@ const ADD_CHUNK = 1000;
 /** `head`: the script's keys and fixed arguments, the same for every chunk. */
 function addChunk(redis: Redis, head: ReadonlyArray<string | number>, jobs: readonly PlainJob[]): Promise<number[]> {
   const args = head.slice();
-  for (const j of jobs) args.push(j.id, j.name, j.data, j.opts, j.tenant, j.score);
-  return (redis.evalsha(ADD_SHA, 6, ...args) as Promise<number[]>).catch((err: unknown) => {
+  for (const j of jobs) args.push(j.id, j.name, j.data, j.opts, j.tenant, j.score, j.band);
+  return (redis.evalsha(ADD_SHA, 8, ...args) as Promise<number[]>).catch((err: unknown) => {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return redis.eval(ADD_LUA, 6, ...args) as Promise<number[]>;
+    return redis.eval(ADD_LUA, 8, ...args) as Promise<number[]>;
   });
 }

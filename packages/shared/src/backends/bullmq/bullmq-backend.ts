@@ -353,7 +353,7 @@ export class BullmqBackend implements Backend {
         tenants.add(j.req.tenant);
         const score = this.index.score(now);
         if (isPlain(j.req)) {
-          plain.push({ id: j.record.id, name: j.job.name, data: j.dataJson, opts: JSON.stringify(j.job.opts), tenant: j.req.tenant, score });
+          plain.push({ id: j.record.id, name: j.job.name, data: j.dataJson, opts: JSON.stringify(j.job.opts), tenant: j.req.tenant, score, band: 10 - j.req.priority });
         } else {
           // queue.add() takes the id and creation time in opts (and stores them there).
           other.push({ ...j.job, opts: { ...j.job.opts, jobId: j.record.id, timestamp: now } });
@@ -361,7 +361,7 @@ export class BullmqBackend implements Backend {
         }
       }
       if (plain.length > 0) {
-        work.push(runAddScript(this.producer, `${this.prefix}:${queue}:`, this.index.allKey(), this.index.tenantKeyPrefix(), now, plain));
+        work.push(runAddScript(this.producer, `${this.prefix}:${queue}:`, this.index.allKey(), this.index.tenantKeyPrefix(), `${this.keyBase}rounds:${queue}`, now, plain));
       }
       if (other.length > 0) {
         const q = this.queue(queue);
@@ -538,9 +538,11 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
   // draining worker about 4% of its instructions per job (bench/README.md). Jobs that go through
   // queue.add() get them there.
   const opts: Record<string, unknown> = { attempts: 0 };
-  const priority = toBullmqPriority(req.priority);
-  if (priority > 0) opts.priority = priority;
-  if (req.delayMs > 0) opts.delay = req.delayMs;
+  // Jobs the add script writes get their priority there (it holds the tenant's fair round).
+  if (req.delayMs > 0) {
+    opts.delay = req.delayMs;
+    opts.priority = toBullmqPriority(req.priority);
+  }
   if (req.maxAttempts > 1) {
     opts.attempts = req.maxAttempts;
     opts.backoff = { type: DROVER_BACKOFF, delay: req.backoffMs };
@@ -570,9 +572,9 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
   return { index, req, record, job: { name: req.type, data, opts }, dataJson: storedJson(data) };
 }
 
-/** Jobs the add script can write: BullMQ's plain wait list, no delay. */
+/** Jobs the add script writes (into the prioritized set, with their tenant's round): no delay. */
 function isPlain(req: SubmitRequest): boolean {
-  return req.delayMs <= 0 && toBullmqPriority(req.priority) === 0;
+  return req.delayMs <= 0;
 }
 
 /** Same tenant, queue and key → same job id; BullMQ then refuses to store a second job. */

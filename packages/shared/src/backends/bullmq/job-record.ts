@@ -23,17 +23,27 @@ export interface JobData {
 export type JobState = 'waiting' | 'prioritized' | 'delayed' | 'suspended' | 'active' | 'completed' | 'failed';
 
 /**
- * Drover priority 10 maps to BullMQ's plain wait list (which BullMQ always serves before any
- * prioritized job); 9..0 map to BullMQ priorities 1..10 (1 is BullMQ's highest). Order is
- * preserved: higher Drover priority first, FIFO within a priority.
+ * Rounds of fair dispatch per Drover priority band in BullMQ's priority space (1 .. 2^21, 1 the
+ * highest): 11 bands of 190,000 rounds. A queue that stays non-empty for more rounds than that
+ * serves the rest of its band FIFO (the round is capped), which a DROVER_MAX_BACKLOG of 100,000
+ * keeps out of reach unless a queue never drains.
  */
-export function toBullmqPriority(priority: number): number {
-  return 10 - priority;
+export const FAIR_ROUNDS = 190_000;
+
+/**
+ * A Drover priority (10 first .. 0 last) and a fair-dispatch round (add-script.ts) as a BullMQ
+ * priority: band (10 - priority) × FAIR_ROUNDS + round + 1. Order: higher Drover priority first,
+ * then the lower round, then submission order. Delayed jobs and retries take round 0 (the front
+ * of their band) when they come due.
+ */
+export function toBullmqPriority(priority: number, round = 0): number {
+  return 1 + (10 - priority) * FAIR_ROUNDS + Math.min(round, FAIR_ROUNDS - 1);
 }
 
-/** The inverse, from BullMQ's own priority field (0 or absent: the plain list). */
+/** The inverse, from BullMQ's own priority field (0 or absent: the plain wait list, priority 10). */
 export function toDroverPriority(bullmqPriority: number | undefined): number {
-  return 10 - (bullmqPriority || 0);
+  if (!bullmqPriority) return 10;
+  return 10 - Math.floor((bullmqPriority - 1) / FAIR_ROUNDS);
 }
 
 /** failedReason holds the TaskError as JSON, so code and retryable survive the round trip. */
