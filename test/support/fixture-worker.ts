@@ -98,6 +98,7 @@ const worker = createWorker({
   id: `${config.instance}-${process.pid}`,
   maxAgents: config.tasks.maxAgents,
   agentLeaseMs: config.tasks.leaseMs,
+  ...(Object.keys(config.tasks.tenantMaxRunning).length > 0 ? { tenantMaxRunning: config.tasks.tenantMaxRunning } : {}),
 });
 await worker.start();
 process.stdout.write('worker ready\n');

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     shutdownGraceMs: config.worker.shutdownGraceMs,
     maxAgents: config.tasks.maxAgents,
     agentLeaseMs: config.tasks.leaseMs,
+    ...(Object.keys(config.tasks.tenantMaxRunning).length > 0 ? { tenantMaxRunning: config.tasks.tenantMaxRunning } : {}),
   });
   const app = await buildApp({ config, backend, logger, registry });
   await worker.start();

@@ -13,6 +13,8 @@ export interface Backend {
 
   /** Permits of the cluster-wide agent cap (DROVER_MAX_AGENTS), held by worker processes. */
   readonly agentPermits: AgentPermitStore;
+  /** Other cluster-wide permit pools, by name (per-tenant running caps, per-key concurrency). */
+  permits(pool: string): AgentPermitStore;
   /** Fixed-window counters for per-tenant submission rates, shared by every orchestrator replica. */
   readonly rateWindows: RateWindowStore;
   /** Schedules (POST /v1/schedules), shared by every orchestrator replica. */

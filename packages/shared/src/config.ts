@@ -66,6 +66,8 @@ export interface DroverConfig {
     poisonCrashes: number;
     /** Tasks running at once across every queue and worker process (DROVER_MAX_AGENTS). */
     maxAgents: number;
+    /** Tasks of a tenant running at once across the cluster (DROVER_TENANT_MAX_RUNNING); `*` for the others. */
+    tenantMaxRunning: Record<string, number>;
   };
 
   worker: {
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       leaseMs: r.int('DROVER_TASK_LEASE_MS', 30_000, { min: 500, max: 3_600_000 }),
       poisonCrashes: r.int('DROVER_POISON_CRASHES', DEFAULT_POISON_CRASHES, { min: 1, max: 100 }),
       maxAgents: r.int('DROVER_MAX_AGENTS', 500, { min: 1, max: 1_000_000 }),
+      tenantMaxRunning: tenantRates(r, 'DROVER_TENANT_MAX_RUNNING'),
     },
     worker: {
       concurrency: r.int('DROVER_WORKER_CONCURRENCY', 3, { min: 1, max: 10_000 }),

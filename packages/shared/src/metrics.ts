@@ -23,7 +23,7 @@ export function createQueueMetrics(registry: Registry) {
     depth: gauge('drover_queue_depth', 'Tasks per queue and state (queued, delayed, running, succeeded, failed, canceled; finished ones while retained)', ['queue', 'state']),
     backlog: gauge(
       'drover_queue_backlog',
-      'Runnable backlog: tasks ready to run (waiting, prioritized) plus running ones, the autoscaling signal. Running tasks count, so a pool is not scaled down mid-task; delayed tasks (delay, retry backoff) and suspended parents waiting on their children do not, and the figure never exceeds DROVER_MAX_AGENTS (tasks past the cluster-wide agent cap wait however many workers there are), since more workers would not run them sooner.',
+      'Runnable backlog: tasks ready to run (waiting, prioritized) plus running ones, the autoscaling signal. Running tasks count, so a pool is not scaled down mid-task; delayed tasks (delay, retry backoff) and waiting ones (parents suspended on their children, tasks held back by a tenant or key cap) do not, and the figure never exceeds DROVER_MAX_AGENTS (tasks past the cluster-wide agent cap wait however many workers there are), since more workers would not run them sooner.',
     ),
     agentsUsed: gauge('drover_agents_used', 'Agent permits held across the cluster: tasks running (or about to) under DROVER_MAX_AGENTS, all queues and worker processes', []),
     agentsLimit: gauge('drover_agents_limit', 'DROVER_MAX_AGENTS: most tasks running at once across the cluster', []),

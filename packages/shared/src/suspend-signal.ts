@@ -1,7 +1,12 @@
-/** What a suspended parent waits for: all of `ids` to finish, or any one of them. */
+/**
+ * What a suspended task waits for: all of `ids` to finish, or any one of them. With no ids it
+ * waits for nothing but `delayMs` (a task held back by a cap: it tries again after that long).
+ */
 export interface ChildWait {
   ids: string[];
   mode: 'all' | 'any';
+  /** Runs again after this long at the latest (default: RESUME_CHECK_MS, the backstop). */
+  delayMs?: number;
 }
 
 /**

@@ -91,7 +91,7 @@ export function decideAfterAttempt(outcome: AttemptOutcome, counted: number, max
     case 'interrupted':
       return REQUEUE;
     case 'suspended':
-      return SUSPEND;
+      return outcome.wait.delayMs === undefined ? SUSPEND : { kind: 'suspend', wakeAfterMs: outcome.wait.delayMs };
     case 'canceled':
       return { kind: 'cancel', error: outcome.error };
     case 'failed':

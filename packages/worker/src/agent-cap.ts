@@ -47,6 +47,26 @@ export class AgentCap {
     return true;
   }
 
+  /** A permit now, from this process's or the cluster's, without waiting; false when the cap is reached. */
+  async tryAcquire(): Promise<boolean> {
+    if (this.tryTake()) return true;
+    let granted = 0;
+    try {
+      granted = await this.options.store.acquire(this.options.holder, 1, this.options.limit, this.options.leaseMs);
+    } catch (err) {
+      this.options.onError?.(err);
+    }
+    if (granted === 0) return false;
+    this.held += granted;
+    this.inUse++;
+    return true;
+  }
+
+  /** Nothing held or waited for: the cap can be dropped (its renew timer stops). */
+  get idle(): boolean {
+    return this.held === 0 && this.inUse === 0 && this.waiters.length === 0;
+  }
+
   async acquire(signal: AbortSignal): Promise<void> {
     if (this.tryTake()) return;
     await new Promise<void>((resolve, reject) => {

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     shutdownGraceMs: config.worker.shutdownGraceMs,
     maxAgents: config.tasks.maxAgents,
     agentLeaseMs: config.tasks.leaseMs,
+    ...(Object.keys(config.tasks.tenantMaxRunning).length > 0 ? { tenantMaxRunning: config.tasks.tenantMaxRunning } : {}),
     id: `${config.instance}-${process.pid}`,
   });
   const health = await startHealthServer({ worker, backend, registry: worker.registry, host: config.worker.host, port: config.worker.port });

@@ -52,6 +52,13 @@ export interface TaskDefinition<S extends TSchema = TSchema> {
   childFailure?: ChildFailurePolicy;
   /** At most this many of this type at once in one worker process. */
   concurrency?: number;
+  /**
+   * Per-key concurrency across the cluster: tasks with the same key (e.g. `input => input.repo`)
+   * run at most `keyConcurrency` at once (default 1); the others wait without holding a slot
+   * (status `waiting`, tried again shortly).
+   */
+  concurrencyKey?: (input: Static<S>) => string;
+  keyConcurrency?: number;
   /** Defaults used when a submission does not set them. */
   timeoutMs?: number;
   maxAttempts?: number;

@@ -24,4 +24,6 @@ export interface WorkerOptions {
   maxAgents?: number;
   /** Lease of this process's permits; a crashed worker's come back after it. Default 30 000. */
   agentLeaseMs?: number;
+  /** Tasks of a tenant running at once across the cluster (DROVER_TENANT_MAX_RUNNING; `*` for the others). */
+  tenantMaxRunning?: Readonly<Record<string, number>>;
 }

@@ -1,5 +1,5 @@
 import { followedLogger } from './task-logger.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import {
@@ -27,6 +27,7 @@ import {
   epochMs,
 } from '@drover/shared';
 import { AgentCap } from './agent-cap.js';
+import { HeldBack } from './held-back.js';
 import { Semaphore } from './semaphore.js';
 import type { TaskContext, TaskDefinition, WorkerServices } from './task-definition.js';
 import type { WorkerOptions } from './worker-options.js';
@@ -97,6 +98,7 @@ class DroverWorker implements Worker {
   private readonly tasks = new Map<string, CompiledTask>();
   private readonly slots: Semaphore;
   private readonly agents: AgentCap | undefined;
+  private readonly held: HeldBack | undefined;
   private readonly queues: string[];
   private readonly consumers: Consumer[] = [];
   private readonly taskMetrics: TaskMetrics;
@@ -115,6 +117,9 @@ class DroverWorker implements Worker {
     const concurrency = options.concurrency ?? 3;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a positive integer, got ${concurrency}`);
     this.slots = new Semaphore(concurrency);
+    if (options.tenantMaxRunning !== undefined || options.tasks.some((t) => t.concurrencyKey)) {
+      this.held = new HeldBack(this.backend, this.id, options.agentLeaseMs ?? 30_000, (err) => this.log.warn({ err }, 'held-back caps: the permit store did not answer'));
+    }
     if (options.maxAgents !== undefined) {
       this.agents = new AgentCap({
         store: this.backend.agentPermits,
@@ -191,6 +196,7 @@ class DroverWorker implements Worker {
     await Promise.all(this.consumers.map((c) => c.close(graceMs)));
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await this.agents?.close();
+    await this.held?.close();
     await this.backend.removeWorker(this.id).catch(() => undefined);
     this.log.info('drained');
   }
@@ -211,12 +217,26 @@ class DroverWorker implements Worker {
         throw err;
       }
     }
+    // Caps that hold a task back without a slot (its tenant's running cap, its key's
+    // concurrency): a task that cannot have them is suspended here and tried again shortly.
+    let releaseHeld: (() => void) | undefined;
+    const pools = this.held ? this.poolsFor(task, compiled) : undefined;
+    if (pools) {
+      try {
+        releaseHeld = await this.held!.take(pools);
+      } catch (err) {
+        this.slots.release();
+        typeSlots?.release();
+        throw err;
+      }
+    }
     // Last, the cluster's agent cap: only a task that could start at once here holds a permit.
     const agents = this.agents;
     if (agents && !agents.tryTake()) {
       try {
         await agents.acquire(ctx.signal);
       } catch (err) {
+        releaseHeld?.();
         this.slots.release();
         typeSlots?.release();
         throw err;
@@ -241,10 +261,31 @@ class DroverWorker implements Worker {
     } finally {
       this.active--;
       agents?.release();
+      releaseHeld?.();
       this.slots.release();
       typeSlots?.release();
       compiled.metrics.outcome(outcome, (Date.now() - started) / 1000);
     }
+  }
+
+  /** The held-back pools a task needs (its key's, then its tenant's), or undefined for none. */
+  private poolsFor(task: TaskRecord, compiled: CompiledTask): Array<readonly [string, number]> | undefined {
+    const limits = this.options.tenantMaxRunning;
+    const tenantLimit = limits ? (limits[task.tenant] ?? limits['*']) : undefined;
+    const keyOf = compiled.definition.concurrencyKey;
+    if (tenantLimit === undefined && !keyOf) return undefined;
+    const pools: Array<readonly [string, number]> = [];
+    if (keyOf && compiled.check.Check(task.input)) {
+      let key: string | undefined;
+      try {
+        key = String(keyOf(task.input));
+      } catch {
+        key = undefined; // a key function that throws puts no key cap on this task
+      }
+      if (key !== undefined) pools.push([`key:${task.type}:${createHash('sha256').update(key).digest('base64url')}`, compiled.definition.keyConcurrency ?? 1]);
+    }
+    if (tenantLimit !== undefined) pools.push([`tenant:${task.tenant}`, tenantLimit]);
+    return pools.length > 0 ? pools : undefined;
   }
 
   private async beat(): Promise<void> {

@@ -59,6 +59,14 @@ interface QueueState {
 export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
   readonly agentPermits = new LocalAgentPermits();
+  private readonly pools = new Map<string, LocalAgentPermits>();
+
+  permits(pool: string): LocalAgentPermits {
+    let p = this.pools.get(pool);
+    if (!p) this.pools.set(pool, (p = new LocalAgentPermits()));
+    return p;
+  }
+
   readonly schedules = new LocalScheduleStore();
   readonly rateWindows = new LocalRateWindows();
   private readonly tasks = new Map<string, Entry>();
@@ -318,7 +326,7 @@ export class MemoryBackend implements Backend {
         r.status = 'waiting';
         this.schedule(entry, decision.wakeAfterMs);
         this.emit({ kind: 'state', id: r.id, queue: r.queue, status: 'waiting', at: Date.now() });
-        if (outcome.kind === 'suspended') {
+        if (outcome.kind === 'suspended' && outcome.wait.ids.length > 0) {
           // Woken by the child that ends the wait (the last of all, the first of any), not by each.
           const { ids, mode } = outcome.wait;
           const pending = new Set(ids.filter((id) => this.tasks.get(id) && !FINISHED_STATUSES.has(this.tasks.get(id)!.record.status)));

@@ -70,6 +70,14 @@ export class BullmqBackend implements Backend {
   private readonly connection: RedisOptions;
   private readonly producer: Redis;
   readonly agentPermits: RedisAgentPermits;
+  private readonly pools = new Map<string, RedisAgentPermits>();
+
+  permits(pool: string): RedisAgentPermits {
+    let p = this.pools.get(pool);
+    if (!p) this.pools.set(pool, (p = new RedisAgentPermits(this.producer, `${this.keyBase}pool:${pool}:`)));
+    return p;
+  }
+
   readonly schedules: RedisScheduleStore;
   readonly rateWindows: RedisRateWindows;
   private readonly waits: ChildWaits;
@@ -194,8 +202,10 @@ export class BullmqBackend implements Backend {
         // What it waits on goes in first, so every child that ends from now on crosses itself off
         // (childEnded); the parent is woken by the one that completes the wait, not by each.
         const parentId = job.id as string;
-        await Promise.all([this.producer.zadd(this.suspendedKey(queue), job.attemptsStarted, parentId), this.waits.set(parentId, wait)]);
+        const held = wait.ids.length === 0; // held back by a cap: it only waits for the delay
+        await Promise.all([this.producer.zadd(this.suspendedKey(queue), job.attemptsStarted, parentId), held ? undefined : this.waits.set(parentId, wait)]);
         await job.moveToDelayed(Date.now() + wakeAfterMs, token);
+        if (held) return;
         const records = await Promise.all(wait.ids.map((id) => this.get(id)));
         const ended = wait.ids.filter((_, i) => records[i] === null || FINISHED_STATUSES.has(records[i]!.status));
         if (await this.waits.settle(parentId, wait, ended)) await this.wake(parentId);

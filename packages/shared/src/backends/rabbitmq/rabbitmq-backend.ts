@@ -55,6 +55,14 @@ export class RabbitmqBackend implements Backend {
   readonly kind = 'rabbitmq' as const;
   private readonly redis: Redis;
   readonly agentPermits: RedisAgentPermits;
+  private readonly pools = new Map<string, RedisAgentPermits>();
+
+  permits(pool: string): RedisAgentPermits {
+    let p = this.pools.get(pool);
+    if (!p) this.pools.set(pool, (p = new RedisAgentPermits(this.redis, `${this.store.keys.base}pool:${pool}:`)));
+    return p;
+  }
+
   readonly schedules: RedisScheduleStore;
   readonly rateWindows: RedisRateWindows;
   private readonly store: TaskStore;

@@ -233,9 +233,9 @@ export class RabbitmqConsumer implements Consumer {
         // Its message is done with; when woken the relay publishes a new one (next generation).
         // What it waits on goes in first, so each child that ends from now on crosses itself off and
         // the one that completes the wait wakes it; children that ended before are crossed off here.
-        if (outcome.kind === 'suspended') await store.waits.set(task.id, outcome.wait).catch(() => undefined);
+        if (outcome.kind === 'suspended' && outcome.wait.ids.length > 0) await store.waits.set(task.id, outcome.wait).catch(() => undefined);
         ok = await persist(() => store.suspend(task, token, decision.wakeAfterMs));
-        if (ok && outcome.kind === 'suspended') {
+        if (ok && outcome.kind === 'suspended' && outcome.wait.ids.length > 0) {
           const wait = outcome.wait;
           const over = await Promise.all(wait.ids.map((id) => store.get(id)))
             .then((records) => store.waits.settle(task.id, wait, wait.ids.filter((_, i) => records[i] === null || FINISHED_STATUSES.has(records[i]!.status))))
