@@ -63,7 +63,10 @@ export class MemoryBackend implements Backend {
 
   permits(pool: string): LocalAgentPermits {
     let p = this.pools.get(pool);
-    if (!p) this.pools.set(pool, (p = new LocalAgentPermits()));
+    if (!p) {
+      p = new LocalAgentPermits();
+      this.pools.set(pool, p);
+    }
     return p;
   }
 

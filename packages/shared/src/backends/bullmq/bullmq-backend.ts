@@ -74,7 +74,10 @@ export class BullmqBackend implements Backend {
 
   permits(pool: string): RedisAgentPermits {
     let p = this.pools.get(pool);
-    if (!p) this.pools.set(pool, (p = new RedisAgentPermits(this.producer, `${this.keyBase}pool:${pool}:`)));
+    if (!p) {
+      p = new RedisAgentPermits(this.producer, `${this.keyBase}pool:${pool}:`);
+      this.pools.set(pool, p);
+    }
     return p;
   }
 

@@ -59,7 +59,10 @@ export class RabbitmqBackend implements Backend {
 
   permits(pool: string): RedisAgentPermits {
     let p = this.pools.get(pool);
-    if (!p) this.pools.set(pool, (p = new RedisAgentPermits(this.redis, `${this.store.keys.base}pool:${pool}:`)));
+    if (!p) {
+      p = new RedisAgentPermits(this.redis, `${this.store.keys.base}pool:${pool}:`);
+      this.pools.set(pool, p);
+    }
     return p;
   }
 
