@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { BackendKind } from './backend.js';
 import { type Env, EnvReader, configError } from './env-reader.js';
@@ -99,6 +100,7 @@ const DEFAULT_QUEUES = ['general', 'coding', 'analysis', 'debate', 'scrape'];
  */
 export function loadConfig(env: Env = process.env): DroverConfig {
   const r = new EnvReader(env);
+  const limitsFile = tenantLimitsFile(r);
   const redisUrl = r.url('DROVER_REDIS_URL', ['redis', 'rediss']);
   const amqpUrl = r.url('DROVER_AMQP_URL', ['amqp', 'amqps']);
   const backend = r.oneOf<BackendKind>('DROVER_BACKEND', ['memory', 'bullmq', 'rabbitmq'], redisUrl ? 'bullmq' : 'memory');
@@ -147,7 +149,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       eventRetentionSeconds: r.int('DROVER_EVENT_RETENTION_SECONDS', 3600, { min: 0, max: 604_800 }),
       eventLogMaxEvents: r.int('DROVER_EVENT_LOG_MAX_EVENTS', 200_000, { min: 100, max: 10_000_000 }),
       sseKeepAliveMs: r.int('DROVER_SSE_KEEPALIVE_MS', 15_000, { min: 100, max: 300_000 }),
-      tenantSubmitRate: tenantRates(r, 'DROVER_TENANT_SUBMIT_RATE'),
+      tenantSubmitRate: { ...tenantRates(r, 'DROVER_TENANT_SUBMIT_RATE'), ...limitsFile?.submitsPerMinute },
     },
     tasks: {
       defaultTimeoutMs: r.int('DROVER_TASK_TIMEOUT_MS', 300_000, { min: 1, max: 86_400_000 }),
@@ -157,7 +159,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       leaseMs: r.int('DROVER_TASK_LEASE_MS', 30_000, { min: 500, max: 3_600_000 }),
       poisonCrashes: r.int('DROVER_POISON_CRASHES', DEFAULT_POISON_CRASHES, { min: 1, max: 100 }),
       maxAgents: r.int('DROVER_MAX_AGENTS', 500, { min: 1, max: 1_000_000 }),
-      tenantMaxRunning: tenantRates(r, 'DROVER_TENANT_MAX_RUNNING'),
+      tenantMaxRunning: { ...tenantRates(r, 'DROVER_TENANT_MAX_RUNNING'), ...limitsFile?.maxRunning },
     },
     worker: {
       concurrency: r.int('DROVER_WORKER_CONCURRENCY', 3, { min: 1, max: 10_000 }),
@@ -195,6 +197,36 @@ function prefixOf(r: EnvReader): string {
  * DROVER_API_KEYS="tenant:key,tenant2:sha256:<hex digest>". Plain keys are hashed on load; a
  * digest lets a deployment keep the key itself out of its environment.
  */
+/**
+ * DROVER_TENANT_LIMITS_FILE: a JSON file of per-tenant limits, `{"acme": {"submitsPerMinute":
+ * 600, "maxRunning": 50}, "*": {...}}`, read at start-up; its entries override the same tenants'
+ * DROVER_TENANT_SUBMIT_RATE and DROVER_TENANT_MAX_RUNNING pairs.
+ */
+function tenantLimitsFile(r: EnvReader): { submitsPerMinute: Record<string, number>; maxRunning: Record<string, number> } | undefined {
+  const name = 'DROVER_TENANT_LIMITS_FILE';
+  const path = r.string(name);
+  if (path === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw configError(name, path, `a readable JSON file (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const out = { submitsPerMinute: {} as Record<string, number>, maxRunning: {} as Record<string, number> };
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw configError(name, path, 'a JSON object of tenant names (or *) to limits');
+  for (const [tenant, limits] of Object.entries(parsed)) {
+    const where = `${path}: ${JSON.stringify(tenant)}`;
+    if (tenant !== '*' && !NAME_RE.test(tenant)) throw configError(name, where, 'lowercase tenant names, or * for every other tenant');
+    if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) throw configError(name, where, 'an object such as {"submitsPerMinute": 600, "maxRunning": 50}');
+    for (const [key, value] of Object.entries(limits)) {
+      if (key !== 'submitsPerMinute' && key !== 'maxRunning') throw configError(name, `${where}.${key}`, 'only submitsPerMinute and maxRunning');
+      if (!Number.isSafeInteger(value) || (value as number) < 1) throw configError(name, `${where}.${key}`, 'a whole number of at least 1');
+      out[key][tenant] = value as number;
+    }
+  }
+  return out;
+}
+
 /** `tenant:n` pairs, comma-separated; `*:n` applies to tenants not listed. */
 function tenantRates(r: EnvReader, name: string): Record<string, number> {
   const out: Record<string, number> = {};

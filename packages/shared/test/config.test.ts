@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, sha256Hex } from '../src/config.js';
 
@@ -45,6 +48,27 @@ describe('loadConfig', () => {
     } catch (err) {
       expect(err).toMatchObject({ code: 'DROVER_ERR_CONFIG' });
     }
+  });
+
+  it('reads per-tenant limits from DROVER_TENANT_LIMITS_FILE over the env pairs, and refuses a bad file naming the entry', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-limits-'));
+    const file = join(dir, 'limits.json');
+    writeFileSync(file, JSON.stringify({ acme: { submitsPerMinute: 600, maxRunning: 50 }, '*': { maxRunning: 5 } }));
+    const c = loadConfig({ DROVER_TENANT_LIMITS_FILE: file, DROVER_TENANT_SUBMIT_RATE: 'acme:10,globex:20' });
+    expect(c.http.tenantSubmitRate).toEqual({ acme: 600, globex: 20 });
+    expect(c.tasks.tenantMaxRunning).toEqual({ acme: 50, '*': 5 });
+    for (const [body, message] of [
+      ['{"acme": {"submitsPerMinute": 0}}', /acme.*submitsPerMinute.*at least 1/],
+      ['{"Acme": {}}', /lowercase tenant names/],
+      ['{"acme": {"burst": 3}}', /only submitsPerMinute and maxRunning/],
+      ['[1, 2]', /JSON object/],
+      ['not json', /readable JSON file/],
+    ] as const) {
+      writeFileSync(file, body);
+      expect(() => loadConfig({ DROVER_TENANT_LIMITS_FILE: file }), body).toThrow(message);
+    }
+    expect(() => loadConfig({ DROVER_TENANT_LIMITS_FILE: join(dir, 'missing.json') })).toThrow(/DROVER_TENANT_LIMITS_FILE.*readable JSON file/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps only digests of API keys, and accepts digests', () => {
