@@ -53,6 +53,9 @@ export type SpawnBackend = Pick<Backend, 'submit' | 'get' | 'taskTypes'>;
 export class ChildSpawner {
   private seq = 0;
   private types: Promise<Map<string, TaskTypeInfo>> | undefined;
+  private earlier: Promise<Map<number, TaskRecord>> | undefined;
+  /** Finished children read at this run's start: their records do not change. */
+  private readonly finished = new Map<string, TaskRecord>();
 
   constructor(
     private readonly backend: SpawnBackend,
@@ -66,8 +69,16 @@ export class ChildSpawner {
     // The position is taken before any await, so concurrent spawns keep their call order.
     const position = this.seq++;
     if (this.signal.aborted) throw this.signal.reason ?? new DroverError('TASK_CANCELED', 'Task was canceled.');
-    const info = (await this.typeInfo()).get(type);
     const parent = this.parent;
+    // A re-run finds the children an earlier run made (read once, with their records) instead of
+    // submitting them again: no submit per child on resume, and finished ones need no second read.
+    const earlier = (await this.earlierChildren()).get(position);
+    if (earlier) {
+      if (earlier.type !== type || JSON.stringify(earlier.input) !== JSON.stringify(input ?? null)) throw mismatch(parent.id, type, position);
+      if (FINISHED_STATUSES.has(earlier.status)) this.finished.set(earlier.id, earlier);
+      return new Child(earlier.id, type, this);
+    }
+    const info = (await this.typeInfo()).get(type);
     const timeoutMs = Math.min(options.timeoutMs ?? info?.timeoutMs ?? parent.timeoutMs, parent.timeoutMs);
     try {
       const { task } = await this.backend.submit({
@@ -85,12 +96,7 @@ export class ChildSpawner {
       });
       return new Child(task.id, type, this);
     } catch (err) {
-      if (isDroverError(err) && err.code === 'DROVER_ERR_IDEMPOTENCY_CONFLICT') {
-        throw new DroverError(
-          'SPAWN_MISMATCH',
-          `This run of task ${parent.id} spawned a different ${type} child at position ${position} than an earlier run did; spawns must be made in the same order with the same input on every run.`,
-        );
-      }
+      if (isDroverError(err) && err.code === 'DROVER_ERR_IDEMPOTENCY_CONFLICT') throw mismatch(parent.id, type, position);
       throw err;
     }
   }
@@ -133,8 +139,23 @@ export class ChildSpawner {
     return outcome;
   }
 
+  /** The children earlier runs of this parent made, by spawn position (none on a first run). */
+  private earlierChildren(): Promise<Map<number, TaskRecord>> {
+    this.earlier ??= (async () => {
+      const byPosition = new Map<number, TaskRecord>();
+      const me = this.parent.attempt > 1 ? await this.backend.get(this.parent.id) : null;
+      if (!me || me.children.length === 0) return byPosition;
+      const prefix = `drover-spawn:${this.parent.id}:`;
+      for (const r of await Promise.all(me.children.map((id) => this.backend.get(id)))) {
+        if (r?.idempotencyKey?.startsWith(prefix)) byPosition.set(Number(r.idempotencyKey.slice(prefix.length)), r);
+      }
+      return byPosition;
+    })();
+    return this.earlier;
+  }
+
   private async read(children: ChildHandle[]): Promise<TaskRecord[]> {
-    const records = await Promise.all(children.map((c) => this.backend.get(c.id)));
+    const records = await Promise.all(children.map((c) => this.finished.get(c.id) ?? this.backend.get(c.id)));
     return records.map((r, i) => {
       // A child is kept as long as its parent's results are; gone means it expired.
       if (!r) throw new DroverError('CHILD_FAILED', `Child task ${children[i]!.id} no longer exists (its result expired).`);
@@ -158,6 +179,13 @@ class Child implements ChildHandle {
   result(): Promise<unknown> {
     return this.spawner.resultOf(this);
   }
+}
+
+function mismatch(parentId: string, type: string, position: number): DroverError {
+  return new DroverError(
+    'SPAWN_MISMATCH',
+    `This run of task ${parentId} spawned a different ${type} child at position ${position} than an earlier run did; spawns must be made in the same order with the same input on every run.`,
+  );
 }
 
 function childFailed(r: TaskRecord): DroverError {
