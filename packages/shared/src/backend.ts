@@ -25,6 +25,8 @@ export interface Backend {
   /** Enqueue many in as few round trips as the transport allows; results keep input order. */
   submitMany(reqs: SubmitRequest[]): Promise<SubmitResult[]>;
   get(id: string): Promise<TaskRecord | null>;
+  /** Many records in as few round trips as the store allows; null for unknown ids, in order. */
+  getMany(ids: readonly string[]): Promise<Array<TaskRecord | null>>;
   list(query: ListQuery): Promise<ListPage>;
   /**
    * Cancel a queued, delayed or running task. A running task's `signal` is aborted wherever it

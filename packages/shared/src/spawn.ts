@@ -39,7 +39,7 @@ export interface ChildHandle {
 type HandleLike = ChildHandle | Promise<ChildHandle>;
 
 /** The part of a backend spawning needs. */
-export type SpawnBackend = Pick<Backend, 'submit' | 'get' | 'taskTypes'>;
+export type SpawnBackend = Pick<Backend, 'submit' | 'get' | 'getMany' | 'taskTypes'>;
 
 /**
  * ctx.spawn(), ctx.all() and ctx.race() for one attempt of a parent. A parent that waits on
@@ -146,7 +146,7 @@ export class ChildSpawner {
       const me = this.parent.attempt > 1 ? await this.backend.get(this.parent.id) : null;
       if (!me || me.children.length === 0) return byPosition;
       const prefix = `drover-spawn:${this.parent.id}:`;
-      for (const r of await Promise.all(me.children.map((id) => this.backend.get(id)))) {
+      for (const r of await this.backend.getMany(me.children)) {
         if (r?.idempotencyKey?.startsWith(prefix)) byPosition.set(Number(r.idempotencyKey.slice(prefix.length)), r);
       }
       return byPosition;
@@ -155,7 +155,9 @@ export class ChildSpawner {
   }
 
   private async read(children: ChildHandle[]): Promise<TaskRecord[]> {
-    const records = await Promise.all(children.map((c) => this.finished.get(c.id) ?? this.backend.get(c.id)));
+    const unread = children.filter((c) => !this.finished.has(c.id)).map((c) => c.id);
+    const read = new Map((await this.backend.getMany(unread)).map((r, i) => [unread[i]!, r]));
+    const records = children.map((c) => this.finished.get(c.id) ?? read.get(c.id) ?? null);
     return records.map((r, i) => {
       // A child is kept as long as its parent's results are; gone means it expired.
       if (!r) throw new DroverError('CHILD_FAILED', `Child task ${children[i]!.id} no longer exists (its result expired).`);

@@ -141,6 +141,13 @@ export class MemoryBackend implements Backend {
     return out;
   }
 
+  async getMany(ids: readonly string[]): Promise<Array<TaskRecord | null>> {
+    return ids.map((id) => {
+      const e = this.tasks.get(id);
+      return e ? clone(e.record) : null;
+    });
+  }
+
   async get(id: string): Promise<TaskRecord | null> {
     const e = this.tasks.get(id);
     return e ? clone(e.record) : null;
