@@ -20,12 +20,18 @@ export const DEFAULT_TENANT = 'default';
  * hashed and looked up, so a key never sits in memory longer than the request that carried it.
  */
 export class Authenticator {
-  private readonly tenants: Map<string, string>;
-  private readonly admins: ReadonlySet<string>;
+  private tenants: Map<string, string>;
+  private admins: ReadonlySet<string>;
 
   constructor(private readonly http: DroverConfig['http']) {
     this.tenants = new Map(http.apiKeys.map((k) => [k.sha256.toLowerCase(), k.tenant]));
     this.admins = new Set(http.adminTenants);
+  }
+
+  /** Swaps in new keys and admin tenants (SIGHUP: DROVER_API_KEYS_FILE re-read), at once for every request after. */
+  replaceKeys(keys: DroverConfig['http']['apiKeys'], adminTenants: readonly string[]): void {
+    this.tenants = new Map(keys.map((k) => [k.sha256.toLowerCase(), k.tenant]));
+    this.admins = new Set(adminTenants);
   }
 
   get enabled(): boolean {

@@ -1,4 +1,4 @@
-import { createBackend, createLogger, loadConfigOrExit } from '@drover/shared';
+import { createBackend, createLogger, loadConfig, loadConfigOrExit } from '@drover/shared';
 import { buildApp } from './app.js';
 
 /**
@@ -14,6 +14,19 @@ async function main(): Promise<void> {
   const app = await buildApp({ config: cfg, backend, logger });
   const url = await app.listen({ host: cfg.http.host, port: cfg.http.port });
   logger.info({ url, backend: cfg.backend, auth: cfg.http.auth }, `orchestrator listening on ${url}`);
+
+  // Key rotation without a restart: on SIGHUP the keys (DROVER_API_KEYS, or the file
+  // DROVER_API_KEYS_FILE names, as a mounted secret) are read again. A bad new set is refused
+  // whole and the old keys stay.
+  process.on('SIGHUP', () => {
+    try {
+      const next = loadConfig(process.env);
+      app.drover.auth.replaceKeys(next.http.apiKeys, next.http.adminTenants);
+      logger.info({ keys: next.http.apiKeys.length }, 'API keys reloaded (SIGHUP)');
+    } catch (err) {
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'API keys not reloaded: the new configuration is invalid; the old keys stay');
+    }
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DroverError } from './errors.js';
 
 export type Env = Record<string, string | undefined>;
@@ -9,9 +10,24 @@ export type Env = Record<string, string | undefined>;
 export class EnvReader {
   constructor(private readonly env: Env) {}
 
+  /**
+   * The variable's value, or the contents of the file `<name>_FILE` names (as Docker and
+   * Kubernetes mount secrets), trimmed. Giving both is refused: which one wins would be a guess.
+   */
   raw(name: string): string | undefined {
     const v = this.env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
+    const direct = v === undefined || v.trim() === '' ? undefined : v.trim();
+    const file = this.env[`${name}_FILE`]?.trim();
+    if (!file) return direct;
+    if (direct !== undefined) throw configError(`${name}_FILE`, file, `either ${name} or ${name}_FILE, not both`);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw configError(`${name}_FILE`, file, `a readable file holding ${name} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
+    const trimmed = text.trim();
+    return trimmed === '' ? undefined : trimmed;
   }
 
   string(name: string, fallback: string): string;

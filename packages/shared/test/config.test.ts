@@ -71,6 +71,20 @@ describe('loadConfig', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('reads any variable from <name>_FILE (mounted secrets), and refuses both or an unreadable file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-secrets-'));
+    const keys = join(dir, 'api-keys');
+    const zenrows = join(dir, 'zenrows');
+    writeFileSync(keys, 'acme:0123456789abcdef0123\n');
+    writeFileSync(zenrows, 'zr-secret-value-0123\n');
+    const c = loadConfig({ DROVER_API_KEYS_FILE: keys, DROVER_ZENROWS_API_KEY_FILE: zenrows });
+    expect(c.http.apiKeys).toEqual([{ tenant: 'acme', sha256: sha256Hex('0123456789abcdef0123') }]);
+    expect(c.scraper.zenrowsApiKey).toBe('zr-secret-value-0123');
+    expect(() => loadConfig({ DROVER_API_KEYS_FILE: keys, DROVER_API_KEYS: 'acme:0123456789abcdef0123' })).toThrow(/either DROVER_API_KEYS or DROVER_API_KEYS_FILE/);
+    expect(() => loadConfig({ DROVER_API_KEYS_FILE: join(dir, 'nope') })).toThrow(/DROVER_API_KEYS_FILE.*readable file.*ENOENT/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('keeps only digests of API keys, and accepts digests', () => {
     const c = loadConfig({ DROVER_API_KEYS: `acme:0123456789abcdef0123, globex:sha256:${sha256Hex('x'.repeat(20))}` });
     expect(c.http.apiKeys).toEqual([
