@@ -82,6 +82,28 @@ describe('probes, metrics and docs (no authentication)', () => {
     expect(ui.headers['content-type']).toMatch(/text\/html/);
   });
 
+  it('sends security headers on every answer: a CSP that allows nothing on the API, its own on /docs', async () => {
+    f = await startApp();
+    const answers = [
+      await f.app.inject({ method: 'GET', url: '/v1/queues', headers: authA }),
+      await f.app.inject({ method: 'GET', url: '/v1/queues' }), // a 401
+      await f.app.inject({ method: 'GET', url: '/healthz' }),
+      await f.app.inject({ method: 'GET', url: '/no-such-route' }), // a 404
+    ];
+    for (const res of answers) {
+      expect(res.headers['x-content-type-options'], res.req?.url).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+    const ui = await f.app.inject({ method: 'GET', url: '/docs/' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.body).toContain('swagger');
+    expect(ui.headers['content-security-policy']).toMatch(/script-src 'self'/);
+  });
+
   it('DROVER_DOCS=false leaves /docs out', async () => {
     f = await startApp({ env: { DROVER_DOCS: 'false' } });
     expectProblem(await f.app.inject({ method: 'GET', url: '/docs/json' }), 404, 'DROVER_ERR_ROUTE_NOT_FOUND');
