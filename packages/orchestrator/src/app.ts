@@ -133,7 +133,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(httpMetricsPlugin, { registry });
   if (config.http.docs) await app.register(docsPlugin);
   await app.register(healthRoutes);
-  await app.register(metricsRoutes);
+  // With DROVER_METRICS_PORT the metrics live on their own port (buildOpsApp), off the API's.
+  if (config.http.metricsPort === undefined) await app.register(metricsRoutes);
   await app.register(
     async (v1) => {
       await v1.register(authPlugin, { auth: context.auth });
@@ -148,6 +149,28 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     { prefix: '/v1' },
   );
   return app;
+}
+
+/**
+ * The operations port (DROVER_METRICS_PORT): /metrics, /healthz and /readyz of `app`, on their own
+ * listener, so a network policy can open them to Prometheus and the kubelet and nothing else. Not
+ * listening: the caller listens and closes it.
+ */
+export async function buildOpsApp(app: FastifyInstance): Promise<FastifyInstance> {
+  const ops = Fastify({ loggerInstance: app.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance;
+  ops.decorate('drover', app.drover);
+  ops.addSchema(Problem);
+  ops.setErrorHandler((err: FastifyError, request, reply) => {
+    const { problem, headers } = toProblem(err, request);
+    return sendProblem(reply, problem, headers);
+  });
+  ops.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    done();
+  });
+  await ops.register(healthRoutes);
+  await ops.register(metricsRoutes);
+  return ops;
 }
 
 /** What every answer carries (helmet's defaults, with a CSP for an API that serves no content). */

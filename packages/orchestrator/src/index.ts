@@ -1,3 +1,3 @@
-export { buildApp } from './app.js';
+export { buildApp, buildOpsApp } from './app.js';
 export type { BuildAppOptions } from './app-options.js';
 export type { DroverContext } from './drover-context.js';

@@ -1,5 +1,5 @@
 import { createBackend, createLogger, loadConfig, loadConfigOrExit } from '@drover/shared';
-import { buildApp } from './app.js';
+import { buildApp, buildOpsApp } from './app.js';
 
 /**
  * `npm run start:orchestrator`: the HTTP API as its own process. On SIGTERM/SIGINT it first
@@ -13,6 +13,8 @@ async function main(): Promise<void> {
   const backend = await createBackend(cfg);
   const app = await buildApp({ config: cfg, backend, logger });
   const url = await app.listen({ host: cfg.http.host, port: cfg.http.port });
+  const ops = cfg.http.metricsPort === undefined ? undefined : await buildOpsApp(app);
+  if (ops) logger.info({ url: await ops.listen({ host: cfg.http.host, port: cfg.http.metricsPort! }) }, 'metrics and probes on their own port (DROVER_METRICS_PORT)');
   logger.info({ url, backend: cfg.backend, auth: cfg.http.auth }, `orchestrator listening on ${url}`);
 
   // Key rotation without a restart: on SIGHUP the keys (DROVER_API_KEYS, or the file
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     app.drover.draining = true;
     await new Promise((resolve) => setTimeout(resolve, cfg.http.drainDelayMs));
     try {
+      await ops?.close();
       await app.close();
       await backend.close();
     } catch (err) {

@@ -30,6 +30,8 @@ export interface DroverConfig {
   http: {
     host: string;
     port: number;
+    /** When set, /metrics is served on this port only (with /healthz and /readyz), not on `port`. */
+    metricsPort: number | undefined;
     bodyLimitBytes: number;
     /** Deepest nesting of arrays and objects a JSON body may have (the body itself is level 1). */
     jsonMaxDepth: number;
@@ -134,6 +136,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
     http: {
       host: r.string('DROVER_HOST', embedded ? '127.0.0.1' : '0.0.0.0'),
       port: r.int('DROVER_PORT', 8080, { min: 0, max: 65535 }),
+      metricsPort: r.raw('DROVER_METRICS_PORT') === undefined ? undefined : r.int('DROVER_METRICS_PORT', 0, { min: 0, max: 65535 }),
       bodyLimitBytes: r.int('DROVER_BODY_LIMIT_BYTES', 1_048_576, { min: 1024, max: 104_857_600 }),
       // Well under what JSON.stringify and structuredClone survive (a few thousand levels).
       jsonMaxDepth: r.int('DROVER_JSON_MAX_DEPTH', 64, { min: 2, max: 1000 }),
