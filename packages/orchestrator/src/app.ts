@@ -137,7 +137,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   if (config.http.metricsPort === undefined) await app.register(metricsRoutes);
   await app.register(
     async (v1) => {
-      await v1.register(authPlugin, { auth: context.auth });
+      await v1.register(authPlugin, {
+        auth: context.auth,
+        ...(config.http.apiRatePerMinute > 0 ? { rate: { store: backend.rateWindows, perMinute: config.http.apiRatePerMinute } } : {}),
+      });
       await v1.register(taskRoutes);
       await v1.register(eventRoutes);
       await v1.register(deadLetterRoutes);

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { DroverConfig } from '@drover/shared';
+import type { DroverConfig, RateWindowStore } from '@drover/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { problemError } from './problem.js';
@@ -40,11 +40,18 @@ export class Authenticator {
 
   /** The tenant for an Authorization header value, or undefined when it names no known key. */
   tenantOf(authorization: string | undefined): string | undefined {
+    return this.authenticate(authorization)?.tenant;
+  }
+
+  /** The tenant and the key's digest (what per-key limits count by), or undefined. */
+  authenticate(authorization: string | undefined): { tenant: string; digest: string } | undefined {
     if (authorization === undefined || authorization.length > 1024) return undefined;
     // RFC 6750: the scheme is case-insensitive; one or more spaces before the token.
     const m = /^bearer +(\S+) *$/i.exec(authorization);
     if (!m) return undefined;
-    return this.tenants.get(hash('sha256', m[1]!, 'hex'));
+    const digest = hash('sha256', m[1]!, 'hex');
+    const tenant = this.tenants.get(digest);
+    return tenant === undefined ? undefined : { tenant, digest };
   }
 
   isAdmin(tenant: string): boolean {
@@ -56,16 +63,17 @@ export class Authenticator {
  * Registered inside the /v1 scope (fastify-plugin so the hook applies to the routes beside it).
  * onRequest runs before the body is read, so an unauthenticated caller costs no parsing.
  */
-export const authPlugin = fp<{ auth: Authenticator }>(
-  async (app: FastifyInstance, { auth }) => {
+export const authPlugin = fp<{ auth: Authenticator; rate?: { store: RateWindowStore; perMinute: number } }>(
+  async (app: FastifyInstance, { auth, rate }) => {
     app.decorateRequest('tenant', DEFAULT_TENANT);
     // With auth off every caller is an admin: the decorated default says so, no hook needed.
     app.decorateRequest('admin', !auth.enabled);
     if (!auth.enabled) return;
     // A callback hook, not an async one: it runs on every request, and a promise per request costs.
     app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-      const tenant = auth.tenantOf(request.headers.authorization);
-      if (tenant === undefined) {
+      const who = auth.authenticate(request.headers.authorization);
+      const tenant = who?.tenant;
+      if (who === undefined || tenant === undefined) {
         done(
           problemError(
             'UNAUTHENTICATED',
@@ -78,7 +86,16 @@ export const authPlugin = fp<{ auth: Authenticator }>(
       }
       request.tenant = tenant;
       request.admin = auth.isAdmin(tenant);
-      done();
+      if (!rate) return done();
+      // Per-key rate (DROVER_API_RATE_PER_MINUTE), one budget across every replica.
+      rate.store.take(`key:${who.digest}`, 1, rate.perMinute, 60_000).then(
+        (d) => {
+          if (d.allowed) return done();
+          const seconds = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
+          done(problemError('API_RATE_LIMITED', `This API key may make ${rate.perMinute} requests per minute (DROVER_API_RATE_PER_MINUTE); retry in ${seconds} s.`, undefined, { 'retry-after': String(seconds) }));
+        },
+        () => done(problemError('BACKEND_UNAVAILABLE', 'The rate limit could not be checked: the backend did not answer. Retry shortly.', undefined, { 'retry-after': '1' })),
+      );
     });
   },
   { name: 'drover-auth' },

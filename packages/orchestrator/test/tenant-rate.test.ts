@@ -28,6 +28,21 @@ describe('per-tenant submission rates (DROVER_TENANT_SUBMIT_RATE)', () => {
     expect(expectProblem(await batch(6), 429, 'DROVER_ERR_TENANT_RATE_LIMITED').detail).toContain('split the batch');
   });
 
+  it('limits each API key to DROVER_API_RATE_PER_MINUTE requests on every /v1 route, with Retry-After', async () => {
+    f = await startApp({ env: { DROVER_API_RATE_PER_MINUTE: '4' } });
+    const get = (headers: Record<string, string>) => f.app.inject({ method: 'GET', url: '/v1/queues', headers });
+    for (let i = 0; i < 3; i++) expect((await get(jsonA)).statusCode).toBe(200);
+    expect((await submit(jsonA)).statusCode).toBe(201); // the fourth
+    const refused = await get(jsonA);
+    expectProblem(refused, 429, 'DROVER_ERR_API_RATE_LIMITED');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // Another key has its own budget; the probes and /metrics are not counted.
+    expect((await get(jsonB)).statusCode).toBe(200);
+    expect((await f.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    // An unknown key is refused as unauthenticated, before any rate is counted.
+    expectProblem(await get({ authorization: 'Bearer nope-nope-nope-nope' }), 401, 'DROVER_ERR_UNAUTHENTICATED');
+  });
+
   it('costs nothing and refuses nothing when unset', async () => {
     f = await startApp();
     for (let i = 0; i < 20; i++) expect((await submit(jsonA)).statusCode).toBe(201);

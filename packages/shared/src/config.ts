@@ -54,6 +54,8 @@ export interface DroverConfig {
     eventLogMaxEvents: number;
     /** Interval of the keep-alive comments on idle SSE streams. */
     sseKeepAliveMs: number;
+    /** Requests one API key may make per minute, across replicas (DROVER_API_RATE_PER_MINUTE); 0 = no limit. */
+    apiRatePerMinute: number;
     /** Tasks a tenant may submit per minute, across replicas (DROVER_TENANT_SUBMIT_RATE); `*` for the others. */
     tenantSubmitRate: Record<string, number>;
   };
@@ -152,6 +154,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       eventRetentionSeconds: r.int('DROVER_EVENT_RETENTION_SECONDS', 3600, { min: 0, max: 604_800 }),
       eventLogMaxEvents: r.int('DROVER_EVENT_LOG_MAX_EVENTS', 200_000, { min: 100, max: 10_000_000 }),
       sseKeepAliveMs: r.int('DROVER_SSE_KEEPALIVE_MS', 15_000, { min: 100, max: 300_000 }),
+      apiRatePerMinute: r.int('DROVER_API_RATE_PER_MINUTE', 0, { min: 0, max: 10_000_000 }),
       tenantSubmitRate: { ...tenantRates(r, 'DROVER_TENANT_SUBMIT_RATE'), ...limitsFile?.submitsPerMinute },
     },
     tasks: {

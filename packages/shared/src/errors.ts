@@ -27,6 +27,7 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { code: 'DROVER_ERR_PAYLOAD_TOO_LARGE', status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { code: 'DROVER_ERR_UNSUPPORTED_MEDIA_TYPE', status: 415, title: 'Unsupported media type' },
   BACKPRESSURE: { code: 'DROVER_ERR_BACKPRESSURE', status: 429, title: 'Queue backlog is full' },
+  API_RATE_LIMITED: { code: 'DROVER_ERR_API_RATE_LIMITED', status: 429, title: "The API key's request rate is used up" },
   TENANT_RATE_LIMITED: { code: 'DROVER_ERR_TENANT_RATE_LIMITED', status: 429, title: "The tenant's submission rate is used up" },
   // server side
   BACKEND_UNAVAILABLE: { code: 'DROVER_ERR_BACKEND_UNAVAILABLE', status: 503, title: 'Queue backend unavailable' },
