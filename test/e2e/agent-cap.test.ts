@@ -1,8 +1,8 @@
-import { type Backend, completeSubmit } from '@drover/shared';
+import { type Backend, completeSubmit, createBackend, loadConfig } from '@drover/shared';
 import { RedisServer, testBroker, uniqueName, waitUntil } from '@drover/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceProcess } from '../support/service-process.js';
+import { type ServiceProcess, startFixtureWorker } from '../support/service-process.js';
 
 /**
  * DROVER_MAX_AGENTS (issue 13): tasks running across all queues and all worker processes never
@@ -24,10 +24,8 @@ describe.each(['bullmq', 'rabbitmq'] as const)('the cluster-wide agent cap on %s
   const probeKey = uniqueName('agents');
 
   const startWorker = async (name: string) => {
-    const w = ServiceProcess.start(name, 'test/support/fixture-worker.ts', { ...env, DROVER_INSTANCE: name });
+    const w = await startFixtureWorker(name, env);
     workers.push(w);
-    await waitUntil(async () => w.tail().includes('worker ready') || !w.running, `${name} ready`, 30_000);
-    if (!w.running) throw new Error(`${name} exited:\n${w.tail()}`);
     return w;
   };
 
@@ -80,15 +78,8 @@ describe.each(['bullmq', 'rabbitmq'] as const)('the cluster-wide agent cap on %s
       env['DROVER_AMQP_URL'] = broker.url;
     }
     for (const name of ['worker-a', 'worker-b', 'worker-c']) await startWorker(name);
-    // The test's own client, configured as the workers are (on rabbitmq the result TTL is an
-    // argument of the dead-letter queue every declarer must match).
-    if (kind === 'bullmq') {
-      const { BullmqBackend } = await import('@drover/shared/bullmq');
-      backend = new BullmqBackend({ redisUrl: redis.url, prefix, queues: ['general', 'coding'], resultTtlSeconds: 86_400 });
-    } else {
-      const { RabbitmqBackend } = await import('@drover/shared/rabbitmq');
-      backend = new RabbitmqBackend({ amqpUrl: broker!.url, redisUrl: redis.url, prefix, queues: ['general', 'coding'], resultTtlSeconds: 86_400, leaseMs: LEASE_MS });
-    }
+    // The test's own client, configured as the workers are.
+    backend = await createBackend(loadConfig(env));
   }, 120_000);
 
   afterAll(async () => {

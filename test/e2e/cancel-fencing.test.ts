@@ -1,8 +1,8 @@
-import { type Backend, completeSubmit } from '@drover/shared';
+import { type Backend, completeSubmit, createBackend, loadConfig } from '@drover/shared';
 import { RedisServer, testBroker, uniqueName, waitUntil } from '@drover/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceProcess } from '../support/service-process.js';
+import { type ServiceProcess, startFixtureWorker } from '../support/service-process.js';
 
 /**
  * Cancellation that reaches everywhere, and attempts fenced by their run (issue 13), with worker
@@ -23,10 +23,8 @@ describe.each(['bullmq', 'rabbitmq'] as const)('cancel and fencing across proces
   const probeKey = uniqueName('probe');
 
   const startWorker = async (name: string) => {
-    const w = ServiceProcess.start(name, 'test/support/fixture-worker.ts', { ...env, DROVER_INSTANCE: name });
+    const w = await startFixtureWorker(name, env);
     workers.push(w);
-    await waitUntil(async () => w.tail().includes('worker ready') || !w.running, `${name} ready`, 30_000);
-    if (!w.running) throw new Error(`${name} exited:\n${w.tail()}`);
     return w;
   };
 
@@ -49,13 +47,8 @@ describe.each(['bullmq', 'rabbitmq'] as const)('cancel and fencing across proces
     }
     await startWorker('worker-a');
     await startWorker('worker-b');
-    if (kind === 'bullmq') {
-      const { BullmqBackend } = await import('@drover/shared/bullmq');
-      backend = new BullmqBackend({ redisUrl: redis.url, prefix, queues: ['general'], resultTtlSeconds: 86_400 });
-    } else {
-      const { RabbitmqBackend } = await import('@drover/shared/rabbitmq');
-      backend = new RabbitmqBackend({ amqpUrl: broker!.url, redisUrl: redis.url, prefix, queues: ['general'], resultTtlSeconds: 86_400, leaseMs: LEASE_MS });
-    }
+    // The test's own client, configured as the workers are.
+    backend = await createBackend(loadConfig(env));
   }, 120_000);
 
   afterAll(async () => {
@@ -89,7 +82,7 @@ describe.each(['bullmq', 'rabbitmq'] as const)('cancel and fencing across proces
   }, 60_000);
 
   it("fences off a zombie attempt: thawed after its task was taken over, it cannot write over the later attempt's result", async () => {
-    const { task } = await backend.submit(completeSubmit({ type: 'slow', queue: 'general', tenant: 'acme', input: { ms: 2500, laterMs: 2500 }, timeoutMs: 60_000, maxAttempts: 3 }));
+    const { task } = await backend.submit(completeSubmit({ type: 'slow', queue: 'general', tenant: 'acme', input: { ms: 2500, laterMs: 6000 }, timeoutMs: 60_000, maxAttempts: 3 }));
     const first = await waitUntil(() => probe.lindex(`${probeKey}:starts:${task.id}`, 0), 'the first attempt to start', 15_000);
     const zombie = workers.find((w) => first.endsWith(`:${w.pid}`))!;
     expect(zombie, `attempt 1 ran in one of our workers (${first})`).toBeDefined();
@@ -98,7 +91,8 @@ describe.each(['bullmq', 'rabbitmq'] as const)('cancel and fencing across proces
     const second = await waitUntil(() => probe.lindex(`${probeKey}:starts:${task.id}`, 1), 'the takeover', 15_000);
     expect(second.startsWith('2:')).toBe(true);
     expect(second.endsWith(`:${zombie.pid}`)).toBe(false);
-    // Thaw the zombie while attempt 2 runs: its timer is long past due, so it ends at once and
+    // Attempt 2 runs 6 s, so it is still running when the thawed zombie (slow to wake on a loaded
+    // machine) ends. Thaw the zombie while attempt 2 runs: its timer is long past due, so it ends at once and
     // tries to record {attempt: 1} as the result.
     zombie.signal('SIGCONT');
     await waitUntil(() => probe.lrange(`${probeKey}:ends:${task.id}`, 0, -1).then((e) => e.some((x) => x.startsWith('1:'))), 'the zombie to finish its run', 10_000);

@@ -1,7 +1,7 @@
-import { type Backend, completeSubmit } from '@drover/shared';
+import { type Backend, completeSubmit, createBackend, loadConfig } from '@drover/shared';
 import { RedisServer, testBroker, uniqueName, waitUntil } from '@drover/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceProcess } from '../support/service-process.js';
+import { type ServiceProcess, startFixtureWorker } from '../support/service-process.js';
 
 /**
  * Poison tasks (issue 13): a task whose runs kill the worker process (SIGKILL, process.exit, not a
@@ -23,16 +23,13 @@ describe.each(['bullmq', 'rabbitmq'] as const)('poison tasks on %s', (kind) => {
 
   /** Starts a worker and, like a supervisor, a new one each time it dies. */
   const supervise = async (name: string): Promise<void> => {
-    const w = ServiceProcess.start(name, 'test/support/fixture-worker.ts', { ...env, DROVER_INSTANCE: name });
+    const w = await startFixtureWorker(name, env);
     workers.add(w);
     void w.exited.then(() => {
       workers.delete(w);
       if (stopping) return;
       deaths++;
       void supervise(name);
-    });
-    await waitUntil(async () => w.tail().includes('worker ready') || !w.running, `${name} ready`, 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}:\n${w.tail()}`);
     });
   };
 
@@ -53,15 +50,9 @@ describe.each(['bullmq', 'rabbitmq'] as const)('poison tasks on %s', (kind) => {
       env['DROVER_AMQP_URL'] = broker.url;
     }
     await Promise.all([supervise('worker-a'), supervise('worker-b')]);
-    // The test's own backend agrees with the workers' configuration (the default result TTL: on
-    // rabbitmq it is an argument of the dead-letter queue, which every declarer must match).
-    if (kind === 'bullmq') {
-      const { BullmqBackend } = await import('@drover/shared/bullmq');
-      backend = new BullmqBackend({ redisUrl: redis.url, prefix: env['DROVER_PREFIX']!, queues: ['general'], resultTtlSeconds: 86_400 });
-    } else {
-      const { RabbitmqBackend } = await import('@drover/shared/rabbitmq');
-      backend = new RabbitmqBackend({ amqpUrl: broker!.url, redisUrl: redis.url, prefix: env['DROVER_PREFIX']!, queues: ['general'], resultTtlSeconds: 86_400, leaseMs: 1000, poisonCrashes: POISON_CRASHES });
-    }
+    // The test's own client, configured as the workers are (on rabbitmq the result TTL is an
+    // argument of the dead-letter queue, which every declarer must match).
+    backend = await createBackend(loadConfig(env));
   }, 120_000);
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Backend, TaskRecord } from '@drover/shared';
+import { type Backend, type TaskRecord, createBackend, loadConfig } from '@drover/shared';
 import { RedisServer, freePort, testBroker, uniqueName } from '@drover/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../support/api-client.js';
@@ -43,13 +43,7 @@ describe.each(['bullmq', 'rabbitmq'] as const)('schedules across 3 orchestrators
     }
     for (let i = 0; i < 3; i++) ports.push(await freePort());
     orchestrators = await Promise.all([0, 1, 2].map(startOrchestrator));
-    if (kind === 'bullmq') {
-      const { BullmqBackend } = await import('@drover/shared/bullmq');
-      backend = new BullmqBackend({ redisUrl: redis.url, prefix, queues: ['general'], resultTtlSeconds: 86_400 });
-    } else {
-      const { RabbitmqBackend } = await import('@drover/shared/rabbitmq');
-      backend = new RabbitmqBackend({ amqpUrl: broker!.url, redisUrl: redis.url, prefix, queues: ['general'], resultTtlSeconds: 86_400 });
-    }
+    backend = await createBackend(loadConfig(env));
   }, 120_000);
 
   afterAll(async () => {

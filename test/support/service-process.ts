@@ -73,3 +73,18 @@ export async function waitReady(url: string, service: ServiceProcess, timeoutMs 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Starts test/support/fixture-worker.ts (the worker with the e2e tests' own task types) and waits
+ * until it says it is ready, or throws with what it printed.
+ */
+export async function startFixtureWorker(name: string, env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
+  const w = ServiceProcess.start(name, 'test/support/fixture-worker.ts', { ...env, DROVER_INSTANCE: name });
+  const deadline = Date.now() + timeoutMs;
+  while (!w.tail().includes('worker ready')) {
+    if (!w.running) throw new Error(`${name} exited before it was ready:\n${w.tail()}`);
+    if (Date.now() > deadline) throw new Error(`${name} not ready after ${timeoutMs} ms:\n${w.tail()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return w;
+}

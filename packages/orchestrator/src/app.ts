@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCodes, Registry, TaskRecord, createLogger, createQueueMetrics, createTaskMetrics } from '@drover/shared';
 import { Ajv, type ValidateFunction } from 'ajv';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import { Admission } from './admission.js';
 import { Problem, TaskTreeNodeSchema } from './api-schemas.js';
@@ -125,10 +125,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // frozen object: helmet builds them per request, which cost 30-90 us of CPU per submit on
   // bench/http-submit.ts (more than the rest of the orchestrator's own work). The API serves JSON
   // only, so its CSP allows nothing; the Swagger UI at /docs sends its own (staticCSP, docs.ts).
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(SECURITY_HEADERS);
-    done();
-  });
+  app.addHook('onRequest', securityHeaders);
   await app.register(droverContextPlugin, { context });
   await app.register(httpMetricsPlugin, { registry });
   if (config.http.docs) await app.register(docsPlugin);
@@ -167,10 +164,7 @@ export async function buildOpsApp(app: FastifyInstance): Promise<FastifyInstance
     const { problem, headers } = toProblem(err, request);
     return sendProblem(reply, problem, headers);
   });
-  ops.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(SECURITY_HEADERS);
-    done();
-  });
+  ops.addHook('onRequest', securityHeaders);
   await ops.register(healthRoutes);
   await ops.register(metricsRoutes);
   return ops;
@@ -191,6 +185,11 @@ const SECURITY_HEADERS = Object.freeze({
   'x-permitted-cross-domain-policies': 'none',
   'x-xss-protection': '0',
 });
+
+function securityHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  reply.headers(SECURITY_HEADERS);
+  done();
+}
 
 /**
  * Request schemas are checked by Ajv with two settings: bodies exactly as sent (no type coercion,

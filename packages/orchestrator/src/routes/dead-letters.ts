@@ -3,7 +3,8 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { DeadLetterBulkBody, DeadLetterBulkResult, DeadLetterQuery, LIST_LIMIT_DEFAULT, ProblemRef, TaskIdParams, TaskPage, TaskRecordRef } from '../api-schemas.js';
 import { backendFailure, problemError } from '../problem.js';
 import type { DroverContext } from '../drover-context.js';
-import { ownTask } from './task-access.js';
+import { checkQueueFilter, ownTask } from './task-access.js';
+import { submitAdmitted } from '../admitted-submit.js';
 
 const ERRORS = { '4xx': ProblemRef, '5xx': ProblemRef };
 /** Pages of the task list read to fill one page of dead letters when an error code filters them. */
@@ -24,12 +25,6 @@ interface Filter {
 export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const ctx = app.drover;
   const { backend } = ctx;
-
-  const checkQueue = (queue: string | undefined, path: string) => {
-    if (queue !== undefined && !ctx.queues.has(queue)) {
-      throw problemError('UNKNOWN_QUEUE', `Queue ${JSON.stringify(queue)} does not exist; queues: ${ctx.config.queues.join(', ')} (DROVER_QUEUES).`, [{ path, message: 'is not one of DROVER_QUEUES' }]);
-    }
-  };
 
   /** One page of dead letters matching the filter, oldest first. */
   const page = async (tenant: string, filter: Filter, limit: number, cursor: string | undefined) => {
@@ -58,7 +53,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      checkQueue(q.queue, '/queue');
+      checkQueueFilter(ctx, q.queue);
       return page(request.tenant, q, q.limit ?? LIST_LIMIT_DEFAULT, q.cursor);
     },
   );
@@ -116,7 +111,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const body = request.body;
-        checkQueue(body.queue, '/queue');
+        checkQueueFilter(ctx, body.queue);
         const limit = body.limit ?? 100;
         const targets = body.ids ? await chosen(ctx, body.ids, request.tenant, body) : (await page(request.tenant, body, limit, undefined)).items;
         const done: string[] = [];
@@ -164,20 +159,14 @@ async function chosen(ctx: DroverContext, ids: string[], tenant: string, filter:
  * answers the task already made.
  */
 async function retry(ctx: DroverContext, dead: TaskRecord): Promise<{ task: TaskRecord; created: boolean }> {
-  const { backend, admission, submissions, taskMetrics } = ctx;
+  const { submissions } = ctx;
   const req = await submissions.build(
     { type: dead.type, queue: dead.queue, input: dead.input, priority: dead.priority, maxAttempts: dead.maxAttempts, timeoutMs: dead.timeoutMs },
     dead.tenant,
     `drover-retry:${dead.id}`,
     '',
   );
-  admission.check(req.queue);
-  await ctx.tenantRate.take(dead.tenant, 1);
-  const result = await backend.submit(req).catch(backendFailure);
-  if (result.created) {
-    admission.admitted(req.queue);
-    taskMetrics.submitted.inc({ type: req.type, queue: req.queue });
-  }
-  await backend.discard(dead.id).catch(backendFailure);
+  const result = await submitAdmitted(ctx, req);
+  await ctx.backend.discard(dead.id).catch(backendFailure);
   return result;
 }

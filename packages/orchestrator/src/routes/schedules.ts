@@ -6,6 +6,7 @@ import { ProblemRef } from '../api-schemas.js';
 import type { DroverContext } from '../drover-context.js';
 import { backendFailure, problemError } from '../problem.js';
 import { nextTick } from '../scheduler.js';
+import { submitAdmitted } from '../admitted-submit.js';
 
 const ERRORS = { '4xx': ProblemRef, '5xx': ProblemRef };
 /** Most schedules one tenant may hold: the ticker reads them all every 250 ms. */
@@ -147,14 +148,7 @@ export const scheduleRoutes: FastifyPluginAsyncTypebox = async (app) => {
 /** Submits a schedule's task for one tick, as its tenant, idempotent on (schedule, tick). */
 export async function fireSchedule(ctx: DroverContext, schedule: Schedule, tick: number): Promise<string> {
   const req = await ctx.submissions.build(schedule.task as Static<typeof ScheduledTaskBody>, schedule.tenant, `drover-schedule:${schedule.id}:${tick}`, '');
-  ctx.admission.check(req.queue);
-  await ctx.tenantRate.take(schedule.tenant, 1);
-  const { task, created } = await ctx.backend.submit(req);
-  if (created) {
-    ctx.admission.admitted(req.queue);
-    ctx.taskMetrics.submitted.inc({ type: req.type, queue: req.queue });
-  }
-  return task.id;
+  return (await submitAdmitted(ctx, req)).task.id;
 }
 
 async function ownSchedule(ctx: DroverContext, id: string, tenant: string): Promise<Schedule> {

@@ -2,6 +2,7 @@ import { type Backend, FINISHED_STATUSES, type TaskRecord } from '@drover/shared
 import type { FastifyReply } from 'fastify';
 import { backendFailure, problemError } from '../problem.js';
 import type { TaskWaiter } from '../task-waiter.js';
+import type { DroverContext } from '../drover-context.js';
 
 /**
  * A tenant's view of tasks: another tenant's task is answered exactly like a missing one (404,
@@ -32,5 +33,14 @@ export async function waitForFinish(backend: Backend, waiter: TaskWaiter, id: st
   } finally {
     reply.raw.off('close', onClose);
     ticket.release();
+  }
+}
+
+/** A `queue` filter must name a configured queue (400 DROVER_ERR_UNKNOWN_QUEUE, naming the field). */
+export function checkQueueFilter(ctx: DroverContext, queue: string | undefined, path = '/queue'): void {
+  if (queue !== undefined && !ctx.queues.has(queue)) {
+    throw problemError('UNKNOWN_QUEUE', `Queue ${JSON.stringify(queue)} does not exist; queues: ${ctx.config.queues.join(', ')} (DROVER_QUEUES).`, [
+      { path, message: 'is not one of DROVER_QUEUES' },
+    ]);
   }
 }

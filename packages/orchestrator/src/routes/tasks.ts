@@ -16,7 +16,8 @@ import {
   WaitQuery,
 } from '../api-schemas.js';
 import { type ProblemError, backendFailure, kindOfCode, problemError } from '../problem.js';
-import { ownTask, waitForFinish } from './task-access.js';
+import { submitAdmitted } from '../admitted-submit.js';
+import { checkQueueFilter, ownTask, waitForFinish } from './task-access.js';
 
 const IdempotencyHeader = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ description: `Makes the submit exactly-once (1-${IDEMPOTENCY_KEY_MAX} characters)` })),
@@ -50,12 +51,8 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const key = idempotencyKey(request, body.idempotencyKey);
       const req = await submissions.build(body, request.tenant, key, '');
       if (req.parentId) await ownTask(backend, req.parentId, request.tenant, 'parent task');
-      admission.check(req.queue);
-      await tenantRate.take(request.tenant, 1);
-      const { task, created } = await backend.submit(req).catch(backendFailure);
+      const { task, created } = await submitAdmitted(ctx, req);
       if (created) {
-        admission.admitted(req.queue);
-        taskMetrics.submitted.inc({ type: req.type, queue: req.queue });
         reply.code(201);
       } else {
         reply.header('idempotent-replayed', 'true');
@@ -118,7 +115,8 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const perQueue = new Map<string, number>();
       for (const r of reqs) perQueue.set(r.queue, (perQueue.get(r.queue) ?? 0) + 1);
       for (const [queue, n] of perQueue) admission.check(queue, n);
-      await tenantRate.take(request.tenant, reqs.length);
+      const limited = tenantRate.take(request.tenant, reqs.length);
+      if (limited) await limited;
 
       const results = await backend.submitMany(reqs).catch(backendFailure);
       let createdAny = false;
@@ -167,11 +165,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      if (q.queue !== undefined && !ctx.queues.has(q.queue)) {
-        throw problemError('UNKNOWN_QUEUE', `Queue ${JSON.stringify(q.queue)} does not exist; queues: ${ctx.config.queues.join(', ')} (DROVER_QUEUES).`, [
-          { path: '/queue', message: 'is not one of DROVER_QUEUES' },
-        ]);
-      }
+      checkQueueFilter(ctx, q.queue);
       return backend
         .list({ tenant: request.tenant, status: q.status, type: q.type, queue: q.queue, limit: q.limit ?? LIST_LIMIT_DEFAULT, cursor: q.cursor })
         .catch(backendFailure);

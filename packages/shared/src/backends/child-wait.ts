@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ChildWait } from '../suspend-signal.js';
+import { FINISHED_STATUSES, type TaskRecord } from '../task.js';
 
 /** In a parent's wait set: the parent waits for any one child (race), not all (all, result). */
 const ANY_MARKER = '*any';
@@ -54,10 +55,13 @@ export class ChildWaits {
   }
 
   /**
-   * After set(): children that ended before the set existed crossed nothing off, so cross them off
-   * now. True when the wait is already over.
+   * After set() and the suspension: children that ended before the set existed crossed nothing
+   * off, so read them (`read`, the backend's getMany) and cross them off now. True when the wait is
+   * already over (the caller wakes the parent).
    */
-  async settle(parentId: string, wait: ChildWait, ended: readonly string[]): Promise<boolean> {
+  async settle(parentId: string, wait: ChildWait, read: (ids: string[]) => Promise<Array<TaskRecord | null>>): Promise<boolean> {
+    const records = await read(wait.ids);
+    const ended = wait.ids.filter((_, i) => records[i] === null || FINISHED_STATUSES.has(records[i]!.status));
     let over = wait.mode === 'any' ? ended.length > 0 : ended.length === wait.ids.length;
     for (const id of ended) if (await this.crossOff(parentId, id)) over = true;
     return over;

@@ -24,7 +24,7 @@ import { isoTime } from '../../iso-time.js';
 import { newTaskId } from '../../task-id.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import { storedJson, unstorable } from '../../stored-json.js';
-import { FINISHED_STATUSES, NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
+import { NAME_RE, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest, type SubmitResult, TASK_ID_RE, type TaskRecord } from '../../task.js';
 import { idempotencyConflict } from '../memory-backend.js';
 import type { BullmqBackendOptions } from './bullmq-backend-options.js';
 import { type PlainJob, runAddScript } from './add-script.js';
@@ -227,9 +227,7 @@ export class BullmqBackend implements Backend {
         await Promise.all([this.producer.zadd(this.suspendedKey(queue), job.attemptsStarted, parentId), held ? undefined : this.waits.set(parentId, wait)]);
         await job.moveToDelayed(Date.now() + wakeAfterMs, token);
         if (held) return;
-        const records = await this.getMany(wait.ids);
-        const ended = wait.ids.filter((_, i) => records[i] === null || FINISHED_STATUSES.has(records[i]!.status));
-        if (await this.waits.settle(parentId, wait, ended)) await this.wake(parentId);
+        if (await this.waits.settle(parentId, wait, (ids) => this.getMany(ids))) await this.wake(parentId);
       },
       childEnded: (parentId, childId) => void this.childEnded(parentId, childId).catch(this.onError),
       // A fenced-off attempt's progress is dropped, as on rabbitmq: the later attempt's stands.

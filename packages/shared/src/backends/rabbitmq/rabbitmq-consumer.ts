@@ -4,7 +4,7 @@ import { Attempt, type AttemptOutcome } from '../../attempt.js';
 import { decideAfterAttempt } from '../../task-rules.js';
 import { SlotTable } from '../../slot-table.js';
 import type { ConsumeOptions, Consumer } from '../../backend.js';
-import { FINISHED_STATUSES, type TaskRecord } from '../../task.js';
+import type { TaskRecord } from '../../task.js';
 import type { ControlMessage, EventBus } from './event-bus.js';
 import { AckBatch } from './ack-batch.js';
 import type { Broker } from './broker.js';
@@ -237,9 +237,7 @@ export class RabbitmqConsumer implements Consumer {
         ok = await persist(() => store.suspend(task, token, decision.wakeAfterMs));
         if (ok && outcome.kind === 'suspended' && outcome.wait.ids.length > 0) {
           const wait = outcome.wait;
-          const over = await Promise.all(wait.ids.map((id) => store.get(id)))
-            .then((records) => store.waits.settle(task.id, wait, wait.ids.filter((_, i) => records[i] === null || FINISHED_STATUSES.has(records[i]!.status))))
-            .catch(() => false);
+          const over = await store.waits.settle(task.id, wait, (ids) => Promise.all(ids.map((id) => store.get(id)))).catch(() => false);
           if (over) await store.wake(task.id).catch(() => undefined);
         }
         break;
