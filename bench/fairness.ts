@@ -1,21 +1,25 @@
 /**
  * Fair dispatch between tenants: a noisy tenant submits 10,000 tasks, then a quiet tenant submits
- * 50, on one queue of the bullmq backend drained by createWorker(). Prints the quiet tenant's
+ * 50, on one queue of the bullmq (default) or rabbitmq backend drained by createWorker(). Prints the quiet tenant's
  * p50/p99 wait (submit to start) against its wait on an empty queue, and the total throughput
  * against a run where one tenant submits the same number of tasks.
  *
- *   node --conditions=@drover/source --import tsx bench/fairness.ts [--noisy 10000] [--quiet 50] [--run-ms 50] [--concurrency 100] [--runs 3]
+ *   node --conditions=@drover/source --import tsx bench/fairness.ts [--backend bullmq|rabbitmq] [--noisy 10000] [--quiet 50] [--run-ms 50] [--concurrency 100] [--runs 3]
  *
  * Targets (issue 13): quiet p99 wait ≤ 2 × one task's run time plus dispatch; throughput ≥ 0.9 ×
  * the single-tenant run. Each task sleeps --run-ms; the worker runs --concurrency at once. With
  * round-robin between tenants the quiet tenant gets half the slots as they free up, so its 50
  * tasks start within about one run time when the concurrency is at least twice its count.
- * Uses DROVER_BENCH_REDIS_URL when set, else a private redis-server on a free loopback port.
+ * On rabbitmq (tenant lanes, a freed slot offered to the lanes from a random one) the quiet
+ * tenant gets about half the slots, not exactly half. Uses DROVER_BENCH_REDIS_URL (and
+ * DROVER_BENCH_AMQP_URL) when set, else a private redis-server (and RabbitMQ) on free loopback ports.
  */
 import { parseArgs } from 'node:util';
-import { completeSubmit } from '@drover/shared';
+import { type Backend, completeSubmit } from '@drover/shared';
 import { BullmqBackend } from '@drover/shared/bullmq';
-import { RedisServer, uniqueName } from '@drover/testkit';
+import { RabbitmqBackend } from '@drover/shared/rabbitmq';
+import { RabbitmqServer, RedisServer, uniqueName } from '@drover/testkit';
+import amqplib from 'amqplib';
 import { createWorker, defineTask } from '@drover/worker';
 import { Type } from '@sinclair/typebox';
 
@@ -26,8 +30,11 @@ const { values } = parseArgs({
     'run-ms': { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '100' },
     runs: { type: 'string', default: '3' },
+    backend: { type: 'string', default: 'bullmq' },
   },
 });
+const BACKEND = values.backend;
+if (BACKEND !== 'bullmq' && BACKEND !== 'rabbitmq') throw new Error('--backend is bullmq or rabbitmq');
 const NOISY = Number(values.noisy);
 const QUIET = Number(values.quiet);
 const RUN_MS = Number(values['run-ms']);
@@ -47,7 +54,10 @@ interface Run {
  */
 async function contended(url: string, noisy: number, lateTenant = 'quiet'): Promise<Run> {
   const prefix = uniqueName('fair');
-  const backend = new BullmqBackend({ redisUrl: url, prefix, queues: ['general'], resultTtlSeconds: 3600 });
+  const backend: Backend =
+    BACKEND === 'rabbitmq'
+      ? new RabbitmqBackend({ amqpUrl: amqpUrl!, redisUrl: url, prefix, queues: ['general'], resultTtlSeconds: 3600 })
+      : new BullmqBackend({ redisUrl: url, prefix, queues: ['general'], resultTtlSeconds: 3600 });
   const lateWaits: number[] = [];
   let late = new Set<string>();
   let done = 0;
@@ -83,6 +93,7 @@ async function contended(url: string, noisy: number, lateTenant = 'quiet'): Prom
   const seconds = (performance.now() - t0) / 1000;
   await worker.drain(0);
   await backend.close();
+  if (BACKEND === 'rabbitmq') await deleteBrokerQueues(prefix);
   return { quietWaits: lateWaits, throughput: total / seconds };
 }
 
@@ -95,6 +106,17 @@ const median = (xs: number[]) => pct(xs, 50);
 const shared = process.env['DROVER_BENCH_REDIS_URL'];
 const server = shared ? undefined : await RedisServer.start();
 const url = shared ?? server!.url;
+const rabbit = BACKEND !== 'rabbitmq' || process.env['DROVER_BENCH_AMQP_URL'] ? undefined : await RabbitmqServer.start();
+const amqpUrl = process.env['DROVER_BENCH_AMQP_URL'] ?? rabbit?.url;
+
+/** Leaves a broker given by DROVER_BENCH_AMQP_URL as it was: the run's queues (both tenants' lanes) and exchange go. */
+async function deleteBrokerQueues(prefix: string): Promise<void> {
+  const conn = await amqplib.connect(amqpUrl!);
+  const ch = await conn.createChannel();
+  for (const name of ['general', 'general~noisy', 'general~quiet', 'dead']) await ch.deleteQueue(`${prefix}.${name}`);
+  await ch.deleteExchange(`${prefix}.dead-letter`);
+  await conn.close();
+}
 
 const rows: Array<{ empty: Run; fair: Run; single: Run }> = [];
 for (let i = 1; i <= RUNS; i++) {
@@ -110,7 +132,7 @@ for (let i = 1; i <= RUNS; i++) {
 const m = (f: (r: (typeof rows)[number]) => number) => median(rows.map(f));
 const p99 = m((r) => pct(r.fair.quietWaits, 99));
 const ratio = m((r) => r.fair.throughput / r.single.throughput);
-console.log(`\nfairness: ${NOISY} noisy tasks then ${QUIET} quiet ones, ${RUN_MS} ms each, concurrency ${CONCURRENCY}, bullmq, medians of ${RUNS} runs`);
+console.log(`\nfairness: ${NOISY} noisy tasks then ${QUIET} quiet ones, ${RUN_MS} ms each, concurrency ${CONCURRENCY}, ${BACKEND}, medians of ${RUNS} runs`);
 console.log('| figure | value |');
 console.log('|---|---:|');
 console.log(`| quiet wait, empty queue, p50 / p99 (ms) | ${m((r) => median(r.empty.quietWaits)).toFixed(0)} / ${m((r) => pct(r.empty.quietWaits, 99)).toFixed(0)} |`);
@@ -119,4 +141,5 @@ console.log(`| target p99: 2 × run time + dispatch (ms) | ≤ ${2 * RUN_MS} + d
 console.log(`| the same 50 late tasks from the noisy tenant itself (FIFO), p50 (ms) | ${m((r) => median(r.single.quietWaits)).toFixed(0)} |`);
 console.log(`| throughput, two tenants / one tenant (tasks/s) | ${m((r) => r.fair.throughput).toFixed(0)} / ${m((r) => r.single.throughput).toFixed(0)} (${ratio.toFixed(2)}, target ≥ 0.9) |`);
 await server?.stop();
+await rabbit?.stop();
 process.exit(0);

@@ -127,6 +127,7 @@ async function deleteBrokerSide(prefix: string): Promise<void> {
   try {
     const ch = await conn.createChannel();
     await ch.deleteQueue(`${prefix}.bench`);
+    await ch.deleteQueue(`${prefix}.bench~acme`); // the tenant's lane, where its tasks travel
     await ch.deleteQueue(`${prefix}.dead`);
     await ch.deleteExchange(`${prefix}.dead-letter`);
   } finally {

@@ -5,6 +5,10 @@ import { completeSubmit } from '../src/task.js';
 import { RabbitmqBackend } from '../src/backends/rabbitmq/rabbitmq-backend.js';
 import { CONFORMANCE_QUEUES, type ConformanceStore, backendConformance } from './conformance/backend-conformance.js';
 import { childrenConformance } from './conformance/children-conformance.js';
+import { fairnessConformance } from './conformance/fairness-conformance.js';
+import { TaskKeys } from '../src/backends/rabbitmq/task-keys.js';
+import { Topology } from '../src/backends/rabbitmq/topology.js';
+import { Redis } from 'ioredis';
 
 // One private broker for the file (it takes seconds to start); tests are isolated by prefix.
 let broker: Awaited<ReturnType<typeof testBroker>> | undefined;
@@ -26,7 +30,7 @@ const makeStore = async (): Promise<ConformanceStore> => {
     teardown: async () => {
       const conn = await amqplib.connect(amqpUrl);
       const ch = await conn.createChannel();
-      for (const q of [...CONFORMANCE_QUEUES, 'dead']) await ch.deleteQueue(`${prefix}.${q}`);
+      for (const name of await brokerQueues(prefix, CONFORMANCE_QUEUES)) await ch.deleteQueue(name);
       await ch.deleteExchange(`${prefix}.dead-letter`);
       await conn.close();
       await deleteKeys(testRedisUrl(), prefix);
@@ -34,8 +38,23 @@ const makeStore = async (): Promise<ConformanceStore> => {
   };
 };
 
+/** Every broker queue of a prefix: the dead-letter queue, the bare queues and their tenant lanes. */
+async function brokerQueues(prefix: string, queues: readonly string[]): Promise<string[]> {
+  const redis = new Redis(testRedisUrl());
+  try {
+    const keys = new TaskKeys(prefix);
+    const topology = new Topology(prefix, 3600);
+    const names = [topology.deadQueue];
+    for (const q of queues) for (const t of ['', ...(await redis.smembers(keys.lanes(q)))]) names.push(topology.queueName(q, t));
+    return names;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 backendConformance('rabbitmq', makeStore);
 childrenConformance('rabbitmq', makeStore);
+fairnessConformance('rabbitmq', makeStore, 'lanes');
 
 describe('rabbitmq: processes that disagree on the queues', () => {
   it('fails a submission at once, naming DROVER_RESULT_TTL_SECONDS, when the broker refuses our queue arguments', async () => {
@@ -58,7 +77,7 @@ describe('rabbitmq: processes that disagree on the queues', () => {
       await first.close();
       const conn = await amqplib.connect(amqpUrl);
       const ch = await conn.createChannel();
-      for (const q of ['alpha', 'dead']) await ch.deleteQueue(`${prefix}.${q}`);
+      for (const name of await brokerQueues(prefix, ['alpha'])) await ch.deleteQueue(name);
       await ch.deleteExchange(`${prefix}.dead-letter`);
       await conn.close();
       await deleteKeys(testRedisUrl(), prefix);

@@ -96,7 +96,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     // lease was live), then the worker dies without recording anything.
     const store = new TaskStore(redis, new TaskKeys(prefix), 3600);
     await withChannel(async (ch) => {
-      const msg = await waitUntil(async () => (await ch.get(`${prefix}.alpha`)) || null, 'the message');
+      const msg = await waitUntil(async () => (await ch.get(`${prefix}.alpha~acme`)) || null, 'the message');
       const [claimed] = await store.start('alpha', [{ id: task.id, gen: 1, token: 'dead-worker.1' }], Date.now() + 300, Date.now());
       expect(claimed?.record.status).toBe('running');
       ch.ack(msg);
@@ -121,7 +121,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     // (the message acknowledged, nothing recorded); the relay requeues it after the first two.
     for (let death = 1; death <= 3; death++) {
       await withChannel(async (ch) => {
-        const msg = await waitUntil(async () => (await ch.get(`${prefix}.alpha`)) || null, `message ${death}`, 20_000);
+        const msg = await waitUntil(async () => (await ch.get(`${prefix}.alpha~acme`)) || null, `message ${death}`, 20_000);
         const delivery = decodeTaskMessage(msg.content)!;
         const [claimed] = await store.start('alpha', [{ id: task.id, gen: delivery.gen, token: `dead-worker-${death}.1` }], Date.now() + 300, Date.now());
         expect(claimed?.record.status, `claim ${death}`).toBe('running');
@@ -133,7 +133,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     expect((await producer.counts('alpha')).failed).toBe(1);
     // No fourth message: the task is not run again.
     await new Promise((r) => setTimeout(r, 600));
-    expect(await withChannel(async (ch) => (await ch.checkQueue(`${prefix}.alpha`)).messageCount)).toBe(0);
+    expect(await withChannel(async (ch) => (await ch.checkQueue(`${prefix}.alpha~acme`)).messageCount)).toBe(0);
   });
 
   it('drops a stale copy of a message (same task, old generation or already finished)', async () => {
@@ -143,9 +143,10 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     await countingConsumer(b, runs);
     const { task } = await b.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' }));
     const first = await finished(b, task.id);
-    // A relay that republished just before crashing, or a redelivery after the outcome was recorded.
+    // A relay that republished just before crashing, or a redelivery after the outcome was recorded;
+    // one in the tenant's lane, one in the bare queue (where messages from before lanes wait).
     await withChannel(async (ch) => {
-      ch.sendToQueue(`${prefix}.alpha`, encodeTaskMessage(task.id, 1), { persistent: true });
+      ch.sendToQueue(`${prefix}.alpha~acme`, encodeTaskMessage(task.id, 1), { persistent: true });
       ch.sendToQueue(`${prefix}.alpha`, encodeTaskMessage(task.id, 0), { persistent: true });
     });
     const probe = await b.submit(completeSubmit({ type: 'echo', queue: 'alpha', tenant: 'acme' }));
@@ -163,7 +164,7 @@ describe('rabbitmq backend: crash states between Redis and the broker', () => {
     // message: bodies that do not parse, and ids with control characters that name no record.
     await withChannel(async (ch) => {
       for (const body of ['garbage', `${task.id}\tx 1`, `x\n${task.id} 1`, `${task.id} one`, `${task.id} -1`, ' 1']) {
-        ch.sendToQueue(`${prefix}.alpha`, Buffer.from(body), { persistent: true });
+        ch.sendToQueue(`${prefix}.alpha~acme`, Buffer.from(body), { persistent: true });
       }
     });
     const runs = new Map<string, number>();

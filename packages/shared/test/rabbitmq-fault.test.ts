@@ -111,7 +111,7 @@ describe('rabbitmq backend under broker faults', () => {
     expect([...succeededEvents.values()].every((count) => count === 1)).toBe(true);
     expect(confirmed.every((id) => runs.get(id) === 1)).toBe(true);
     // The worker's consumer came back, once.
-    await waitUntil(async () => (await consumerCount(`${prefix}.alpha`)) === 1, 'one consumer on the queue');
+    await waitUntil(async () => (await consumerCount(`${prefix}.alpha~acme`)) === 1, "one consumer on the tenant's lane");
     const counts = await producer.counts('alpha');
     expect(counts).toMatchObject({ queued: 0, running: 0, delayed: 0, failed: 0 });
     return { total, refused };

@@ -21,6 +21,7 @@ export interface BrokerOptions {
 export class Broker {
   readonly connection: AmqpConnectionManager;
   private readonly publisher: ChannelWrapper;
+  /** Broker queue names this instance declared; the publisher declares them again after a reconnect. */
   private readonly declared: Set<string>;
   private readonly topology: Topology;
   private closing = false;
@@ -33,7 +34,7 @@ export class Broker {
 
   constructor(options: BrokerOptions) {
     this.topology = options.topology;
-    this.declared = new Set(options.queues);
+    this.declared = new Set(options.queues.map((q) => options.topology.queueName(q)));
     this.connection = amqp.connect([options.url], { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 0.5 });
     // Disconnects are expected (broker restarts); the manager reconnects by itself.
     this.connection.on('connectFailed', () => undefined);
@@ -71,26 +72,36 @@ export class Broker {
     }
   }
 
-  /** Declares a queue this instance has not seen yet (queues outside the configured list). */
-  async ensureQueue(queue: string): Promise<void> {
-    if (this.declared.has(queue)) return this.connected();
-    this.declared.add(queue);
-    await this.publisher.assertQueue(this.topology.queueName(queue), this.topology.queueOptions());
+  /** Declares a queue (or a tenant's lane of it) this instance has not seen yet. */
+  async ensureQueue(queue: string, tenant?: string): Promise<void> {
+    const name = this.topology.queueName(queue, tenant);
+    if (this.declared.has(name)) return this.connected();
+    await this.publisher.assertQueue(name, this.topology.queueOptions());
+    this.declared.add(name);
   }
 
-  /** Resolves once the broker confirmed every message. */
-  async publish(queue: string, messages: ReadonlyArray<{ id: string; gen: number; priority: number }>): Promise<void> {
+  /**
+   * Resolves once the broker confirmed every message. Each goes to its tenant's lane, which the
+   * caller has declared (TenantLanes); a message without a tenant goes to the bare queue.
+   */
+  async publish(queue: string, messages: ReadonlyArray<{ id: string; gen: number; priority: number; tenant: string }>): Promise<void> {
     if (this.refused) throw this.refused;
     await this.ensureQueue(queue);
-    const name = this.topology.queueName(queue);
-    await Promise.all(messages.map((m) => this.publisher.sendToQueue(name, encodeTaskMessage(m.id, m.gen), { persistent: true, priority: m.priority })));
+    await Promise.all(
+      messages.map((m) => this.publisher.sendToQueue(this.topology.queueName(queue, m.tenant), encodeTaskMessage(m.id, m.gen), { persistent: true, priority: m.priority })),
+    );
   }
 
-  /** Messages ready for delivery (not counting delivered, unacknowledged ones). */
-  async readyCount(queue: string): Promise<number> {
+  /** Messages ready for delivery in a queue's bare queue and the given lanes (not counting delivered, unacknowledged ones). */
+  async readyCount(queue: string, tenants: readonly string[]): Promise<number> {
     await this.ensureQueue(queue);
-    // assert, not check: a queue deleted behind our back is recreated instead of failing the channel
-    return (await this.publisher.assertQueue(this.topology.queueName(queue), this.topology.queueOptions())).messageCount;
+    const counts = await Promise.all(
+      ['', ...tenants].map(async (t) => {
+        // assert, not check: a queue deleted behind our back is recreated instead of failing the channel
+        return (await this.publisher.assertQueue(this.topology.queueName(queue, t), this.topology.queueOptions())).messageCount;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   async ping(): Promise<void> {

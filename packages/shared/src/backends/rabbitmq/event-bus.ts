@@ -3,12 +3,12 @@ import type { TaskEvent, TaskLogLine, TaskRef } from '../../backend.js';
 import type { TaskStatus } from '../../task.js';
 import type { TaskKeys } from './task-keys.js';
 
-export type ControlMessage = { kind: 'cancel'; id: string } | { kind: 'pause' | 'resume'; queue: string };
+export type ControlMessage = { kind: 'cancel'; id: string } | { kind: 'pause' | 'resume' | 'lanes'; queue: string };
 
 /**
  * The Redis pub/sub side of one backend instance: task events (published by the store's
  * scripts, atomically with each state change) and control messages (cancel a running task,
- * pause/resume a queue). One subscriber connection, opened on first use; the events channel is
+ * pause/resume a queue, a queue has new tenant lanes). One subscriber connection, opened on first use; the events channel is
  * only subscribed while someone listens, so a busy worker does not receive every event.
  */
 export class EventBus {
@@ -95,6 +95,6 @@ function parseControl(message: string): ControlMessage | null {
   const kind = message.slice(0, bar);
   const arg = message.slice(bar + 1);
   if (kind === 'cancel') return { kind, id: arg };
-  if (kind === 'pause' || kind === 'resume') return { kind, queue: arg };
+  if (kind === 'pause' || kind === 'resume' || kind === 'lanes') return { kind, queue: arg };
   return null;
 }

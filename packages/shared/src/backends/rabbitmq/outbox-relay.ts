@@ -1,5 +1,6 @@
 import type { Broker } from './broker.js';
 import { OUTBOX_GRACE_MS, type TaskStore } from './task-store.js';
+import type { TenantLanes } from './tenant-lanes.js';
 
 export interface OutboxRelayOptions {
   /** Entries taken per queue per round. */
@@ -25,6 +26,7 @@ export class OutboxRelay {
   constructor(
     private readonly store: TaskStore,
     private readonly broker: Broker,
+    private readonly lanes: TenantLanes,
     private readonly queues: () => Iterable<string>,
     options: OutboxRelayOptions = {},
   ) {
@@ -58,6 +60,7 @@ export class OutboxRelay {
       try {
         const { nextDue: due, claims } = await this.store.relayClaim(queue, Date.now(), OUTBOX_GRACE_MS, this.batch);
         if (claims.length > 0) {
+          await this.lanes.ensure(queue, claims);
           await this.broker.publish(queue, claims);
           await this.store.published(queue, claims);
         }

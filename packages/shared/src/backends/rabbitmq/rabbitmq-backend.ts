@@ -28,6 +28,7 @@ import { OutboxRelay } from './outbox-relay.js';
 import { RabbitmqConsumer } from './rabbitmq-consumer.js';
 import { TaskKeys } from './task-keys.js';
 import { type NewTask, type SubmitOutcome, TaskStore } from './task-store.js';
+import { TenantLanes } from './tenant-lanes.js';
 import { Topology } from './topology.js';
 
 export interface RabbitmqBackendOptions {
@@ -47,8 +48,8 @@ export interface RabbitmqBackendOptions {
 }
 
 /**
- * Tasks travel through RabbitMQ (durable priority queues, publisher confirms, manual acks,
- * prefetch = concurrency); records, idempotency keys, the delay schedule, progress and events
+ * Tasks travel through RabbitMQ (durable priority queues, one lane per tenant, publisher confirms,
+ * manual acks, prefetch = concurrency per channel); records, idempotency keys, the delay schedule, progress and events
  * live in Redis. See docs/rabbitmq.md for the design and the crash-safety argument.
  */
 export class RabbitmqBackend implements Backend {
@@ -72,6 +73,7 @@ export class RabbitmqBackend implements Backend {
   private readonly broker: Broker;
   private readonly bus: EventBus;
   private readonly relay: OutboxRelay;
+  private readonly lanes: TenantLanes;
   private readonly topology: Topology;
   private readonly queues: Set<string>;
   private readonly consumers = new Set<RabbitmqConsumer>();
@@ -94,7 +96,8 @@ export class RabbitmqBackend implements Backend {
     this.bus = new EventBus(() => this.redis.duplicate(), keys);
     this.topology = new Topology(options.prefix, options.resultTtlSeconds);
     this.broker = new Broker({ url: options.amqpUrl, topology: this.topology, queues: options.queues });
-    this.relay = new OutboxRelay(this.store, this.broker, () => this.queues);
+    this.lanes = new TenantLanes(this.broker, this.store);
+    this.relay = new OutboxRelay(this.store, this.broker, this.lanes, () => this.queues);
     this.relay.start();
   }
 
@@ -163,8 +166,9 @@ export class RabbitmqBackend implements Backend {
     }
     for (const [queue, list] of fresh) {
       this.queues.add(queue);
-      const messages = list.map((t) => ({ id: t.id, gen: 1, priority: t.fields.priority }));
+      const messages = list.map((t) => ({ id: t.id, gen: 1, priority: t.fields.priority, tenant: t.fields.tenant }));
       try {
+        await this.lanes.ensure(queue, messages);
         await this.broker.publish(queue, messages);
       } catch (err) {
         // Not confirmed: undo, so the caller's retry (same idempotency key) starts afresh. If the
@@ -241,7 +245,7 @@ export class RabbitmqBackend implements Backend {
    * tell its messages' ages, so the oldest queued task's age is unknown (null) on this transport.
    */
   async counts(queue: string): Promise<QueueCounts> {
-    const [queued, rest] = await Promise.all([this.broker.readyCount(queue), this.store.stateCounts(queue)]);
+    const [queued, rest] = await Promise.all([this.store.lanes(queue).then((lanes) => this.broker.readyCount(queue, lanes)), this.store.stateCounts(queue)]);
     return { queued, ...rest, oldestQueuedAt: null };
   }
 

@@ -34,17 +34,33 @@ interface Running {
 }
 
 /**
- * One consumer = one channel with prefetch = concurrency and manual acks. A delivery is claimed
- * in Redis (the start script drops stale or finished ones), run as an Attempt (the runner every backend shares), its outcome
- * recorded in Redis, and only then acknowledged. After a reconnect the channel's setup runs
- * again and consumes anew; acks of deliveries from the dead channel are dropped (the broker has
- * already requeued those messages, and the start script recognises them).
+ * One consumer = one channel with prefetch = concurrency and manual acks, subscribed to every
+ * tenant lane of its queue (and to the bare queue while messages from before lanes wait there).
+ * A delivery is claimed in Redis (the start script drops stale or finished ones), run as an
+ * Attempt (the runner every backend shares), its outcome recorded in Redis, and only then
+ * acknowledged. After a reconnect the channel's setup runs again and consumes anew; acks of
+ * deliveries from the dead channel are dropped (the broker has already requeued those messages,
+ * and the start script recognises them).
+ *
+ * Fair dispatch between tenants: once it consumes two queues or more, the channel's prefetch is
+ * global instead (one limit for the channel, AMQP's `global` flag), so when a slot frees every
+ * lane with messages waits for it, and RabbitMQ offers it to them starting at a random one
+ * (rabbit_limiter's notify_queues): a lane gets its share of the slots whatever the other lanes
+ * hold. Priority orders tasks within a lane, not across lanes. A queue with one tenant keeps the
+ * per-consumer prefetch alone, which RabbitMQ serves about 20% faster (bench/rabbitmq-drain.ts).
  */
 export class RabbitmqConsumer implements Consumer {
   private wrapper: ChannelWrapper | undefined;
   private channel: Channel | undefined;
   private acks: AckBatch | undefined;
-  private tag: string | undefined;
+  /** Broker queue -> consumer tag on the current channel. */
+  private tags = new Map<string, string>();
+  /** Tenants with a lane in this queue, as last read from Redis. */
+  private lanes: readonly string[] = [];
+  /** The bare queue holds messages (from before lanes): consume it too, from then on. */
+  private bare = false;
+  /** The channel's global prefetch is set (see the class comment). */
+  private globalPrefetch = false;
   private paused = false;
   private closing = false;
   private closed: Promise<void> | undefined;
@@ -74,7 +90,7 @@ export class RabbitmqConsumer implements Consumer {
   async start(): Promise<void> {
     const { store, queue, broker, options, leaseMs } = this.deps;
     this.offControl = await this.deps.bus.onControl((m) => this.onControl(m));
-    this.paused = await store.isPaused(queue);
+    [this.paused, this.lanes] = await Promise.all([store.isPaused(queue), store.lanes(queue)]);
     this.wrapper = broker.connection.createChannel({
       name: `drover-consumer-${queue}`,
       confirm: false,
@@ -82,28 +98,42 @@ export class RabbitmqConsumer implements Consumer {
         this.channel = ch;
         this.acks = new AckBatch(ch);
         broker.watch(ch, () => this.closing);
-        this.tag = undefined;
+        this.tags = new Map();
+        this.globalPrefetch = false;
         // Idempotent, and it makes a consumer that starts before any publisher safe.
-        await ch.assertQueue(this.deps.topology.queueName(queue), this.deps.topology.queueOptions());
-        await ch.prefetch(options.concurrency);
+        const { messageCount } = await ch.assertQueue(this.deps.topology.queueName(queue), this.deps.topology.queueOptions());
+        if (messageCount > 0) this.bare = true;
+        await ch.prefetch(options.concurrency, false);
         await this.reconcile();
       },
     });
     this.wrapper.on('error', () => undefined);
     this.renewTimer = setInterval(() => void this.renew(), Math.max(50, Math.floor(leaseMs / 3)));
-    // Backstop for a pause/resume message missed while the subscriber reconnected.
-    this.pauseTimer = setInterval(() => {
-      store.isPaused(queue).then(
-        (p) => {
-          if (p !== this.paused) {
-            this.paused = p;
-            void this.reconcile();
-          }
-        },
-        () => undefined,
-      );
-    }, 2000);
+    // Backstop for a pause/resume or lanes message missed while the subscriber reconnected, and
+    // the check for messages in the bare queue.
+    this.pauseTimer = setInterval(() => void this.backstop(), 2000);
     await this.wrapper.waitForConnect();
+  }
+
+  private async backstop(): Promise<void> {
+    const { store, queue, topology } = this.deps;
+    try {
+      const [paused, lanes] = await Promise.all([store.isPaused(queue), store.lanes(queue)]);
+      let changed = paused !== this.paused || lanes.length !== this.lanes.length;
+      this.paused = paused;
+      this.lanes = lanes;
+      const ch = this.channel;
+      if (!this.bare && ch) {
+        const { messageCount } = await ch.assertQueue(topology.queueName(queue), topology.queueOptions());
+        if (messageCount > 0) {
+          this.bare = true;
+          changed = true;
+        }
+      }
+      if (changed) await this.reconcile();
+    } catch {
+      // Redis or the channel is down: the next round tries again.
+    }
   }
 
   running(): number {
@@ -134,31 +164,50 @@ export class RabbitmqConsumer implements Consumer {
     this.deps.onClosed(this);
   }
 
-  /** Consumes when neither paused nor closing, cancels the consumer otherwise; one change at a time. */
+  /** Consumes every lane when neither paused nor closing, cancels every consumer otherwise; one change at a time. */
   private reconcile(): Promise<void> {
     this.chain = this.chain
       .then(async () => {
         const ch = this.channel;
         if (!ch) return;
-        const want = !this.paused && !this.closing;
-        if (want && !this.tag) {
-          const name = this.deps.topology.queueName(this.deps.queue);
+        const tags = this.tags;
+        if (!this.paused && !this.closing) {
+          const { topology, queue, options } = this.deps;
           const acks = this.acks!;
-          const { consumerTag } = await ch.consume(
-            name,
-            (msg) => {
-              // null: the broker cancelled this consumer (queue deleted); start over on a new connection
-              if (!msg) return ch.close().catch(() => undefined);
-              acks.delivered(msg);
-              this.track(this.onMessage(acks, msg));
-            },
-            { noAck: false },
-          );
-          if (this.channel === ch) this.tag = consumerTag;
-        } else if (!want && this.tag) {
-          const tag = this.tag;
-          this.tag = undefined;
-          await ch.cancel(tag);
+          const tenants = this.bare ? ['', ...this.lanes] : this.lanes;
+          if (tenants.length > 1 && !this.globalPrefetch) {
+            // One limit for the channel and none per consumer: a consumer's own limit would let the
+            // queue of each acknowledged message take the freed slot back before the other lanes
+            // are offered it. Consumers made under the per-consumer limit are made again.
+            await ch.prefetch(options.concurrency, true);
+            await ch.prefetch(0, false);
+            this.globalPrefetch = true;
+            for (const [name, tag] of tags) {
+              tags.delete(name);
+              await ch.cancel(tag);
+            }
+          }
+          for (const tenant of tenants) {
+            const name = topology.queueName(queue, tenant);
+            if (tags.has(name)) continue;
+            if (tenant !== '') await ch.assertQueue(name, topology.queueOptions());
+            const { consumerTag } = await ch.consume(
+              name,
+              (msg) => {
+                // null: the broker cancelled this consumer (queue deleted); start over on a new connection
+                if (!msg) return ch.close().catch(() => undefined);
+                acks.delivered(msg);
+                this.track(this.onMessage(acks, msg));
+              },
+              { noAck: false },
+            );
+            tags.set(name, consumerTag);
+          }
+        } else {
+          for (const [name, tag] of tags) {
+            tags.delete(name);
+            await ch.cancel(tag);
+          }
         }
       })
       .catch(() => undefined);
@@ -167,10 +216,21 @@ export class RabbitmqConsumer implements Consumer {
 
   private onControl(m: ControlMessage): void {
     if (m.kind === 'cancel') this.cancelRunning(m.id);
-    else if (m.queue === this.deps.queue) {
+    else if (m.kind === 'lanes') {
+      if (m.queue === this.deps.queue) void this.refreshLanes();
+    } else if (m.queue === this.deps.queue) {
       this.paused = m.kind === 'pause';
       void this.reconcile();
     }
+  }
+
+  private async refreshLanes(): Promise<void> {
+    try {
+      this.lanes = await this.deps.store.lanes(this.deps.queue);
+    } catch {
+      return; // the backstop reads them again
+    }
+    await this.reconcile();
   }
 
   private track(p: Promise<void>): void {

@@ -50,6 +50,11 @@ export class TaskKeys {
     return `${this.base}q:${queue}:outbox`;
   }
 
+  /** Tenants that have a lane (a broker queue of their own) in this queue: see topology.ts. */
+  lanes(queue: string): string {
+    return `${this.base}q:${queue}:lanes`;
+  }
+
   /** Running attempts: score = lease expiry (ms). */
   running(queue: string): string {
     return `${this.base}q:${queue}:running`;

@@ -55,7 +55,7 @@ export const SUBMIT = `
 -- ARGV[1] id  ARGV[2] static JSON  ARGV[3] fingerprint  ARGV[4] 'queued'|'delayed'
 -- ARGV[5] due ms (delayed) or outbox re-publish time (queued)  ARGV[6] now ms
 -- ARGV[7] '1' when an idempotency key is used  ARGV[8] parent id or ''  ARGV[9] record key prefix
--- ARGV[10] events channel  ARGV[11] queue  ARGV[12] priority
+-- ARGV[10] events channel  ARGV[11] queue  ARGV[12] priority  ARGV[13] tenant (its lane: topology.ts)
 -- Returns {1, id} when created, {0, existingId, existingFingerprint} for a known key.
 if ARGV[7] == '1' then
   local existing = redis.call('GET', KEYS[2])
@@ -66,7 +66,7 @@ if ARGV[7] == '1' then
   redis.call('SET', KEYS[2], ARGV[1])
 end
 local seq = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[1], 'd', ARGV[2], 'fp', ARGV[3], 's', ARGV[4], 'a', 0, 'g', 1, 'pr', ARGV[12], 'seq', seq, 'c', '',
+redis.call('HSET', KEYS[1], 'd', ARGV[2], 'fp', ARGV[3], 's', ARGV[4], 'a', 0, 'g', 1, 'pr', ARGV[12], 'tn', ARGV[13], 'seq', seq, 'c', '',
   'ik', ARGV[7] == '1' and KEYS[2] or '')
 redis.call('ZADD', KEYS[4], seq, ARGV[1])
 if ARGV[4] == 'delayed' then
@@ -334,7 +334,7 @@ export const RELAY_CLAIM = `
 --    instead (a task that kills every worker that runs it must not loop forever), and one whose
 --    cancel was requested while it ran is canceled (its worker died before it could);
 -- 3. due outbox entries are leased for ARGV[2] ms and returned for publishing.
--- Returns {nextDueMs or -1, id1, gen1, priority1, id2, ...}.
+-- Returns {nextDueMs or -1, id1, gen1, priority1, tenant1 ('' for records older than lanes), id2, ...}.
 ${END_IF_LOST}
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[3])
@@ -371,12 +371,13 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0
 end
 local out = {-1}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
-  local r = redis.call('HMGET', ARGV[4] .. id, 's', 'g', 'pr')
+  local r = redis.call('HMGET', ARGV[4] .. id, 's', 'g', 'pr', 'tn')
   if r[1] == 'queued' then
     redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), id)
     out[#out + 1] = id
     out[#out + 1] = r[2]
     out[#out + 1] = r[3]
+    out[#out + 1] = r[4] or ''
   else
     redis.call('ZREM', KEYS[2], id)
   end

@@ -34,10 +34,13 @@ export interface NewTask {
 export type SubmitOutcome = { created: true; id: string } | { created: false; id: string; fingerprint: string };
 
 /** One due outbox entry the relay must publish. */
+/** A task message to publish: which task, which generation, at what priority, in whose lane. */
 export interface Claim {
   id: string;
   gen: number;
   priority: number;
+  /** '' for a record written before lanes existed: published to the bare queue. */
+  tenant: string;
 }
 
 export interface FinishedAttempt {
@@ -131,6 +134,7 @@ export class TaskStore {
         k.events,
         f.queue,
         f.priority,
+        f.tenant,
       );
     }
     const replies = await exec(pipe);
@@ -356,7 +360,7 @@ export class TaskStore {
       string | number
     >;
     const claims: Claim[] = [];
-    for (let i = 1; i + 2 < flat.length; i += 3) claims.push({ id: String(flat[i]), gen: Number(flat[i + 1]), priority: Number(flat[i + 2]) });
+    for (let i = 1; i + 3 < flat.length; i += 4) claims.push({ id: String(flat[i]), gen: Number(flat[i + 1]), priority: Number(flat[i + 2]), tenant: String(flat[i + 3]) });
     return { nextDue: Number(flat[0]), claims };
   }
 
@@ -381,6 +385,15 @@ export class TaskStore {
     else pipe.srem(this.keys.paused, queue);
     pipe.publish(this.keys.control, `${paused ? 'pause' : 'resume'}|${queue}`);
     await exec(pipe);
+  }
+
+  /** Records tenants' lanes of a queue and tells the queue's consumers, so they consume the new ones. */
+  async addLanes(queue: string, tenants: readonly string[]): Promise<void> {
+    await exec(this.redis.pipeline().sadd(this.keys.lanes(queue), ...tenants).publish(this.keys.control, `lanes|${queue}`));
+  }
+
+  async lanes(queue: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.lanes(queue));
   }
 
   async isPaused(queue: string): Promise<boolean> {

@@ -4,9 +4,12 @@ import type { Channel, Options } from 'amqplib';
 export const MAX_PRIORITY = 10;
 
 /**
- * Broker names of one store (one prefix). Every Drover queue is one durable classic queue with
- * `x-max-priority` (no plugins needed); tasks that exhaust their attempts are dead-lettered
- * to `<prefix>.dead-letter` and kept in `<prefix>.dead` for inspection, bounded in age and length.
+ * Broker names of one store (one prefix). Every Drover queue is a set of durable classic queues
+ * with `x-max-priority` (no plugins needed), one lane per tenant, `<prefix>.<queue>~<tenant>`, so
+ * that a consumer serves tenants in turn (fair dispatch: see rabbitmq-consumer.ts); the bare
+ * `<prefix>.<queue>` is still consumed for messages published before lanes existed. Tasks that
+ * exhaust their attempts are dead-lettered to `<prefix>.dead-letter` and kept in `<prefix>.dead`
+ * for inspection, bounded in age and length.
  */
 export class Topology {
   readonly deadLetterExchange: string;
@@ -20,8 +23,10 @@ export class Topology {
     this.deadQueue = `${prefix}.dead`;
   }
 
-  queueName(queue: string): string {
-    return `${this.prefix}.${queue}`;
+  /** The broker queue of a Drover queue's tenant lane; without a tenant, the bare queue. */
+  queueName(queue: string, tenant?: string): string {
+    // Queue and tenant names are [a-z0-9_-]: '~' cannot occur in either.
+    return tenant ? `${this.prefix}.${queue}~${tenant}` : `${this.prefix}.${queue}`;
   }
 
   queueOptions(): Options.AssertQueue {
@@ -31,14 +36,14 @@ export class Topology {
     };
   }
 
-  /** Declares the dead-letter side and the given queues (idempotent: same arguments every time). */
-  async declare(ch: Channel, queues: Iterable<string>): Promise<void> {
+  /** Declares the dead-letter side and the given broker queues (idempotent: same arguments every time). */
+  async declare(ch: Channel, names: Iterable<string>): Promise<void> {
     await ch.assertExchange(this.deadLetterExchange, 'fanout', { durable: true });
     await ch.assertQueue(this.deadQueue, {
       durable: true,
       arguments: { 'x-queue-type': 'classic', 'x-message-ttl': Math.min(this.resultTtlSeconds * 1000, 2 ** 31 - 1), 'x-max-length': 100_000 },
     });
     await ch.bindQueue(this.deadQueue, this.deadLetterExchange, '');
-    for (const q of queues) await ch.assertQueue(this.queueName(q), this.queueOptions());
+    for (const name of names) await ch.assertQueue(name, this.queueOptions());
   }
 }
