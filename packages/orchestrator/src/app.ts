@@ -1,9 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { ErrorCodes, Registry, TaskRecord, createLogger, createQueueMetrics, createTaskMetrics } from '@drover/shared';
+import { randomBytes } from 'node:crypto';
+import { ErrorCodes, LeaderElection, Registry, TaskRecord, createLogger, createQueueMetrics, createTaskMetrics } from '@drover/shared';
 import { Ajv, type ValidateFunction } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
-import { collectDefaultMetrics } from 'prom-client';
+import { Gauge, collectDefaultMetrics } from 'prom-client';
 import { Admission } from './admission.js';
 import { Problem, TaskTreeNodeSchema } from './api-schemas.js';
 import type { BuildAppOptions } from './app-options.js';
@@ -28,7 +29,7 @@ import { EventLog } from './event-log.js';
 import { eventRoutes } from './routes/events.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { scheduleRoutes } from './routes/schedules.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, missedGapMs } from './scheduler.js';
 import { TenantRate } from './tenant-rate.js';
 import { fireSchedule } from './routes/schedules.js';
 
@@ -46,6 +47,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const registry = options.registry ?? withProcessMetrics(new Registry(), config.region);
 
   const catalog = new TaskCatalog({ backend, logger });
+  // Unique even when replicas share a host name (DROVER_INSTANCE's default).
+  const leaderId = `${config.instance}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const leader = new LeaderElection({ store: backend.leaderLease, id: leaderId, leaseMs: config.http.leaderLeaseMs, logger });
   const context: DroverContext = {
     config,
     backend,
@@ -62,10 +66,25 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     queueSignals: new QueueSignalCache(backend, config.queues, config.http.metricsCacheMs),
     queues: new Set(config.queues),
     draining: false,
+    leader,
     // Set just below: it submits through the context's own collaborators.
     scheduler: undefined as unknown as Scheduler,
   };
-  (context as { scheduler: Scheduler }).scheduler = new Scheduler({ store: backend.schedules, fire: (s, tick) => fireSchedule(context, s, tick), logger });
+  (context as { scheduler: Scheduler }).scheduler = new Scheduler({
+    store: backend.schedules,
+    fire: (s, tick) => fireSchedule(context, s, tick),
+    logger,
+    fence: () => (leader.fencingToken === null ? null : { id: leaderId, token: leader.fencingToken }),
+    missedGapMs: missedGapMs(config.http.leaderLeaseMs),
+  });
+  new Gauge({
+    name: 'drover_leader',
+    help: 'Whether this orchestrator holds the leader lease and runs the cluster-wide duties (schedule firing): 1 on exactly one replica, 0 on the others',
+    registers: [registry],
+    collect() {
+      this.set(leader.isLeader ? 1 : 0);
+    },
+  });
 
   const perRequestLogs = logger.isLevelEnabled('debug');
   const app = Fastify({

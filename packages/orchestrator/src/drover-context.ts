@@ -1,4 +1,4 @@
-import type { Backend, DroverConfig, QueueMetrics, Registry, TaskMetrics } from '@drover/shared';
+import type { Backend, DroverConfig, LeaderElection, QueueMetrics, Registry, TaskMetrics } from '@drover/shared';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Admission } from './admission.js';
@@ -29,8 +29,10 @@ export interface DroverContext {
   readonly queueMetrics: QueueMetrics;
   readonly queueSignals: QueueSignalCache;
   readonly queues: ReadonlySet<string>;
-  /** Fires the schedules (every replica runs one; see scheduler.ts). */
+  /** Fires the schedules (every replica runs one; only the leader's fires: see scheduler.ts). */
   readonly scheduler: Scheduler;
+  /** The leader lease every replica campaigns for (leader-lease.ts in @drover/shared). */
+  readonly leader: LeaderElection;
   /** Set on SIGTERM (or when the app closes): /readyz answers 503 so load balancers move away. */
   draining: boolean;
 }
@@ -50,6 +52,7 @@ export const droverContextPlugin = fp<{ context: DroverContext }>(
     app.decorate('drover', context);
     app.addHook('onReady', async () => {
       await Promise.all([context.catalog.refresh(), context.admission.warm(context.config.queues), context.events.start(context.backend)]);
+      context.leader.start();
       context.scheduler.start();
     });
     app.addHook('preClose', async () => {
@@ -57,6 +60,7 @@ export const droverContextPlugin = fp<{ context: DroverContext }>(
       context.waiter.stop();
       context.events.stop();
       await context.scheduler.stop();
+      await context.leader.stop();
     });
   },
   { name: 'drover-context' },

@@ -60,6 +60,8 @@ export function toProblem(err: unknown, request: FastifyRequest): { problem: Pro
 export function sendProblem(reply: FastifyReply, problem: ProblemBody, headers?: Record<string, string>): FastifyReply {
   if (headers) reply.headers(headers);
   if (problem.status === 401) reply.header('www-authenticate', 'Bearer realm="drover"');
+  // Every 503 is worth retrying (a backend outage, a replica shutting down): say when.
+  if (problem.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 

@@ -1,10 +1,17 @@
-import type { Logger, Schedule, ScheduleStore, TickOutcome } from '@drover/shared';
+import type { Fence, Logger, Schedule, ScheduleStore, TickOutcome } from '@drover/shared';
 import { Cron } from 'croner';
 
-/** How often every replica looks for due ticks. */
+/** How often the leader looks for due ticks. */
 export const SCHEDULE_CHECK_MS = 250;
-/** No scheduler checked for longer than this: every orchestrator was down, and ticks in the gap were missed. */
-export const MISSED_GAP_MS = 2000;
+
+/**
+ * No scheduler checked for longer than this: every orchestrator was down, and ticks in the gap
+ * were missed. Longer than a leader takeover (a lease and a campaign interval, see
+ * LeaderElection), so the ticks of a takeover are fired late rather than counted as missed.
+ */
+export function missedGapMs(leaderLeaseMs: number): number {
+  return Math.max(2000, Math.ceil((leaderLeaseMs * 4) / 3) + 1000);
+}
 /** Most ticks fired for one schedule in one check (a replica that fell behind catches up over a few). */
 const MAX_TICKS_PER_CHECK = 10;
 /** Far back enough to find the latest tick of any cron after a long outage without walking every tick. */
@@ -15,14 +22,20 @@ export interface SchedulerOptions {
   /** Submits the schedule's task for `tick` (idempotent on schedule and tick); returns the task id. */
   fire: (schedule: Schedule, tick: number) => Promise<string>;
   logger: Logger;
+  /** The leader's fence while this replica holds the lease, else null (it fires nothing). Default: always fires, unfenced. */
+  fence?: () => Fence | null;
+  /** See missedGapMs(); default for a 3 s lease. */
+  missedGapMs?: number;
 }
 
 /**
- * Fires schedules. Every orchestrator replica runs one, with no leader: a tick's task is
- * submitted with the idempotency key `drover-schedule:<id>:<tick>`, so replicas that fire the
- * same tick make one task, and the store's compare-and-set on the last tick decides who moves the
- * schedule on. A replica that dies between the two leaves the tick to the others, whose submit
- * finds the task already made. Each tick thus yields exactly one task.
+ * Fires schedules. Every orchestrator replica runs one, and only the replica holding the leader
+ * lease fires: a tick's task is submitted with the idempotency key `drover-schedule:<id>:<tick>`,
+ * and the store's compare-and-set on the last tick, fenced by the leader's token, moves the
+ * schedule on. A leader that dies between the two leaves the tick to its successor, whose submit
+ * finds the task already made; a leader that was frozen past its lease and wakes up still
+ * believing it leads may submit the same tick's task (the key makes it the same task), but its
+ * compare-and-set is refused by the token. Each tick thus yields exactly one task.
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -48,9 +61,11 @@ export class Scheduler {
 
   /** One pass over every schedule: fires what is due. Exposed for tests. */
   async check(now = Date.now()): Promise<void> {
+    const fence = this.options.fence ? this.options.fence() : undefined;
+    if (fence === null) return; // a follower: the leader fires
     const previous = await this.options.store.checked(now);
     // Every scheduler was down since `previous`: ticks before now were missed.
-    const outage = previous !== null && now - previous > MISSED_GAP_MS;
+    const outage = previous !== null && now - previous > (this.options.missedGapMs ?? missedGapMs(3000));
     for (const schedule of await this.options.store.all()) {
       const due = dueTicks(schedule, now);
       if (due.length === 0) continue;
@@ -64,7 +79,7 @@ export class Scheduler {
         ticks = schedule.catchUp === 'one' ? [latest] : [];
         if (schedule.catchUp === 'one') catchUp = latest;
         if (ticks.length === 0) {
-          await this.options.store.advance(schedule.id, schedule.lastTickAt, latest, { lastTaskId: schedule.lastTaskId, lastError: null, missedTicks: schedule.missedTicks + missed, lastCatchUpTick: catchUp });
+          await this.options.store.advance(schedule.id, schedule.lastTickAt, latest, { lastTaskId: schedule.lastTaskId, lastError: null, missedTicks: schedule.missedTicks + missed, lastCatchUpTick: catchUp }, fence);
           continue;
         }
       }
@@ -77,7 +92,7 @@ export class Scheduler {
           outcome.lastError = err instanceof Error ? err.message : String(err);
           this.options.logger.warn({ schedule: schedule.id, tick, err }, 'schedules: a tick could not submit its task');
         }
-        if (!(await this.options.store.advance(schedule.id, from, tick, outcome))) break; // another replica moved it on
+        if (!(await this.options.store.advance(schedule.id, from, tick, outcome, fence))) break; // another replica moved it on, or this one lost the lease
         from = tick;
       }
     }

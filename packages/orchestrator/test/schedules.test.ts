@@ -1,4 +1,4 @@
-import { LocalScheduleStore, type Schedule, createLogger } from '@drover/shared';
+import { LocalLeaderLease, LocalScheduleStore, type Schedule, createLogger } from '@drover/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Scheduler, dueTicks, nextTick } from '../src/scheduler.js';
 import { type Fixture, authA, authB, expectProblem, jsonA, startApp, until } from './app-fixture.js';
@@ -81,7 +81,7 @@ describe('the scheduler', () => {
   });
 
   it('fires each tick once even when several replicas check at the same moments', async () => {
-    const store = new LocalScheduleStore();
+    const store = new LocalScheduleStore(new LocalLeaderLease());
     await store.put(schedule({}));
     const fired: number[] = [];
     const fire = async (_s: Schedule, tick: number) => {
@@ -97,9 +97,41 @@ describe('the scheduler', () => {
     expect((await store.get('sch_test'))?.lastTaskId).toBe('task-1005000');
   });
 
+  it('fires only on the leader: a follower fires nothing, and the fenced tick of a deposed leader is refused', async () => {
+    const lease = new LocalLeaderLease();
+    const store = new LocalScheduleStore(lease);
+    await store.put(schedule({}));
+    const fired: string[] = [];
+    const replica = (id: string, token: () => number | null) =>
+      new Scheduler({
+        store,
+        fire: async (_s, tick) => {
+          fired.push(`${id}@${tick}`);
+          return `task-${tick}`;
+        },
+        logger,
+        fence: () => (token() === null ? null : { id, token: token()! }),
+      });
+    const a = (await lease.acquire('a', 60_000))!;
+    const leader = replica('a', () => a);
+    const follower = replica('b', () => null);
+    await follower.check(1_001_100);
+    expect(fired).toEqual([]);
+    await leader.check(1_001_100);
+    expect(fired).toEqual(['a@1001000']);
+    // a's lease is gone (b took over) but a still believes it leads: it may submit the tick's task
+    // (the idempotency key makes that the same task b submits), but cannot move the schedule on.
+    await lease.release('a', a);
+    const b = (await lease.acquire('b', 60_000))!;
+    await leader.check(1_002_100);
+    expect((await store.get('sch_test'))?.lastTickAt).toBe(1_001_000);
+    await replica('b', () => b).check(1_002_100);
+    expect((await store.get('sch_test'))?.lastTickAt).toBe(1_002_000);
+  });
+
   it('after every replica was down, fires a missed tick once (catchUp: one) or not at all (none)', async () => {
     for (const catchUp of ['one', 'none'] as const) {
-      const store = new LocalScheduleStore();
+      const store = new LocalScheduleStore(new LocalLeaderLease());
       await store.put(schedule({ catchUp }));
       const fired: number[] = [];
       const s = new Scheduler({ store, fire: async (_s, tick) => {

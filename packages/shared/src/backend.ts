@@ -1,5 +1,6 @@
 import type { RateWindowStore } from './rate-window.js';
 import type { ScheduleStore } from './schedule-store.js';
+import type { LeaderLeaseStore } from './leader-lease.js';
 import type { AgentPermitStore } from './agent-permits.js';
 import type { SubmitRequest, SubmitResult, TaskRecord, TaskStatus } from './task.js';
 
@@ -19,6 +20,8 @@ export interface Backend {
   readonly rateWindows: RateWindowStore;
   /** Schedules (POST /v1/schedules), shared by every orchestrator replica. */
   readonly schedules: ScheduleStore;
+  /** The orchestrators' leader lease (leader-lease.ts): who runs the duties that must run once. */
+  readonly leaderLease: LeaderLeaseStore;
 
   /** Enqueue one task. Idempotent on (tenant, queue, idempotencyKey). */
   submit(req: SubmitRequest): Promise<SubmitResult>;

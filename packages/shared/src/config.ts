@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { BackendKind } from './backend.js';
 import { type Env, EnvReader, configError } from './env-reader.js';
 import { NAME_RE } from './task.js';
+import { RedisUrlError, SENTINEL_URL_FORM, isSentinelUrl, redactRedisUrl, redisOptionsFromUrl } from './redis-url.js';
 import { DEFAULT_POISON_CRASHES } from './task-rules.js';
 import { type ScraperConfig, readScraperConfig } from './config-scraper.js';
 
@@ -48,6 +49,8 @@ export interface DroverConfig {
     drainDelayMs: number;
     /** How long /metrics reuses the queue figures it read from the backend. */
     metricsCacheMs: number;
+    /** The orchestrators' leader lease (DROVER_LEADER_LEASE_MS): a dead leader's duties are taken over within about this long. */
+    leaderLeaseMs: number;
     /** How long task events are kept for SSE clients resuming with Last-Event-ID. */
     eventRetentionSeconds: number;
     /** Most task events an orchestrator keeps for resuming (the oldest go first). */
@@ -105,7 +108,7 @@ const DEFAULT_QUEUES = ['general', 'coding', 'analysis', 'debate', 'scrape'];
 export function loadConfig(env: Env = process.env): DroverConfig {
   const r = new EnvReader(env);
   const limitsFile = tenantLimitsFile(r);
-  const redisUrl = r.url('DROVER_REDIS_URL', ['redis', 'rediss']);
+  const redisUrl = redisUrlOf(r);
   const amqpUrl = r.url('DROVER_AMQP_URL', ['amqp', 'amqps']);
   const backend = r.oneOf<BackendKind>('DROVER_BACKEND', ['memory', 'bullmq', 'rabbitmq'], redisUrl ? 'bullmq' : 'memory');
   if (backend === 'bullmq' && !redisUrl) {
@@ -151,6 +154,7 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       docs: r.bool('DROVER_DOCS', true),
       drainDelayMs: r.int('DROVER_DRAIN_DELAY_MS', 2000, { min: 0, max: 300_000 }),
       metricsCacheMs: r.int('DROVER_METRICS_CACHE_MS', 1000, { min: 0, max: 60_000 }),
+      leaderLeaseMs: r.int('DROVER_LEADER_LEASE_MS', 3000, { min: 300, max: 60_000 }),
       eventRetentionSeconds: r.int('DROVER_EVENT_RETENTION_SECONDS', 3600, { min: 0, max: 604_800 }),
       eventLogMaxEvents: r.int('DROVER_EVENT_LOG_MAX_EVENTS', 200_000, { min: 100, max: 10_000_000 }),
       sseKeepAliveMs: r.int('DROVER_SSE_KEEPALIVE_MS', 15_000, { min: 100, max: 300_000 }),
@@ -191,6 +195,27 @@ function names(r: EnvReader, variable: string, fallback: string[]): string[] {
     if (!NAME_RE.test(n)) throw configError(variable, n, 'names of lowercase letters, digits, - and _ (starting with a letter, up to 64)');
   }
   return [...new Set(list)];
+}
+
+/** DROVER_REDIS_URL: redis:// or rediss:// (one server), or redis+sentinel:// (see redis-url.ts). */
+function redisUrlOf(r: EnvReader): string | undefined {
+  const name = 'DROVER_REDIS_URL';
+  const v = r.raw(name);
+  if (v === undefined) return undefined;
+  if (!isSentinelUrl(v)) {
+    try {
+      return r.url(name, ['redis', 'rediss']);
+    } catch {
+      throw configError(name, redactRedisUrl(v), `a URL with scheme redis or rediss (redis://[user:pass@]host:6379[/db]), or ${SENTINEL_URL_FORM}`);
+    }
+  }
+  try {
+    redisOptionsFromUrl(v);
+  } catch (err) {
+    if (err instanceof RedisUrlError) throw configError(name, redactRedisUrl(v), err.message);
+    throw err;
+  }
+  return v;
 }
 
 function prefixOf(r: EnvReader): string {

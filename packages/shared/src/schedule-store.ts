@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { type Fence, type LocalLeaderLease, leaderKey } from './leader-lease.js';
 
 /** What a schedule submits at each tick (the fields of POST /v1/tasks it may set). */
 export interface ScheduledTask {
@@ -49,8 +50,11 @@ export interface ScheduleStore {
   /** Every schedule (all tenants), for the ticker; tenants' lists filter it. */
   all(): Promise<Schedule[]>;
   delete(id: string): Promise<boolean>;
-  /** Sets lastTickAt to `tick` (and the outcome) if it still is `from`; true for the one caller that did. */
-  advance(id: string, from: number, tick: number, outcome: TickOutcome): Promise<boolean>;
+  /**
+   * Sets lastTickAt to `tick` (and the outcome) if it still is `from`; true for the one caller that
+   * did. With a fence, only while the fence's holder still holds the leader lease (false otherwise).
+   */
+  advance(id: string, from: number, tick: number, outcome: TickOutcome, fence?: Fence): Promise<boolean>;
   /**
    * Records that a scheduler checked at `now` and returns when one last checked before (null the
    * first time): a long gap means every orchestrator was down, and the ticks in it were missed.
@@ -61,6 +65,8 @@ export interface ScheduleStore {
 export class LocalScheduleStore implements ScheduleStore {
   private readonly schedules = new Map<string, Schedule>();
   private lastCheck: number | null = null;
+
+  constructor(private readonly lease: LocalLeaderLease) {}
 
   async checked(now: number): Promise<number | null> {
     const before = this.lastCheck;
@@ -85,17 +91,23 @@ export class LocalScheduleStore implements ScheduleStore {
     return this.schedules.delete(id);
   }
 
-  async advance(id: string, from: number, tick: number, outcome: TickOutcome): Promise<boolean> {
+  async advance(id: string, from: number, tick: number, outcome: TickOutcome, fence?: Fence): Promise<boolean> {
     const s = this.schedules.get(id);
     if (!s || s.lastTickAt !== from) return false;
+    if (fence) {
+      const holder = this.lease.holderNow();
+      if (holder?.id !== fence.id || holder.token !== fence.token) return false;
+    }
     Object.assign(s, outcome, { lastTickAt: tick });
     return true;
   }
 }
 
-// KEYS[1] id -> last tick  KEYS[2] id -> last outcome JSON  ARGV[1] id  ARGV[2] from  ARGV[3] tick  ARGV[4] outcome JSON
+// KEYS[1] id -> last tick  KEYS[2] id -> last outcome JSON  KEYS[3] leader lease
+// ARGV[1] id  ARGV[2] from  ARGV[3] tick  ARGV[4] outcome JSON  ARGV[5] fence "<id>|<token>" or ''
 // The schedule's own JSON is never rewritten here, so nothing in its task input is re-encoded.
 const ADVANCE = `
+if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then return 0 end
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current or tonumber(current) ~= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -114,14 +126,16 @@ export class RedisScheduleStore implements ScheduleStore {
   private readonly ticks: string;
   private readonly outcomes: string;
   private readonly checks: string;
+  private readonly lease: string;
 
   constructor(redis: Redis, keyBase: string) {
-    if (!('drvScheduleAdvance' in redis)) redis.defineCommand('drvScheduleAdvance', { numberOfKeys: 2, lua: ADVANCE });
+    if (!('drvScheduleAdvance' in redis)) redis.defineCommand('drvScheduleAdvance', { numberOfKeys: 3, lua: ADVANCE });
     this.redis = redis as RedisScheduleStore['redis'];
     this.key = `${keyBase}schedules`;
     this.ticks = `${keyBase}schedules:ticks`;
     this.outcomes = `${keyBase}schedules:outcomes`;
     this.checks = `${keyBase}schedules:checked`;
+    this.lease = leaderKey(keyBase);
   }
 
   async put(schedule: Schedule): Promise<void> {
@@ -155,8 +169,9 @@ export class RedisScheduleStore implements ScheduleStore {
     return before === null ? null : Number(before);
   }
 
-  async advance(id: string, from: number, tick: number, outcome: TickOutcome): Promise<boolean> {
-    return (await this.redis.drvScheduleAdvance(this.ticks, this.outcomes, id, from, tick, JSON.stringify(outcome))) === 1;
+  async advance(id: string, from: number, tick: number, outcome: TickOutcome, fence?: Fence): Promise<boolean> {
+    const holder = fence ? `${fence.id}|${fence.token}` : '';
+    return (await this.redis.drvScheduleAdvance(this.ticks, this.outcomes, this.lease, id, from, tick, JSON.stringify(outcome), holder)) === 1;
   }
 }
 

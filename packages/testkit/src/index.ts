@@ -1,6 +1,6 @@
 export { deleteKeys } from './delete-keys.js';
 export { freePort } from './free-port.js';
-export { RedisServer } from './redis-server.js';
+export { RedisServer, type RedisServerOptions } from './redis-server.js';
 export { redisCpuSeconds } from './redis-cpu.js';
 export { testRedisUrl, testAmqpUrl, uniqueName } from './services.js';
 export { waitUntil } from './wait-until.js';

@@ -5,18 +5,27 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
 
+export interface RedisServerOptions {
+  /** AOF with `appendfsync everysec`, as recommended for production: `restart()` keeps the data. */
+  aof?: boolean;
+}
+
 /**
  * A private redis-server on a free loopback port, for tests that must own their Redis (fault
- * tests kill and restart it). `restart()` brings it back on the same port; data is not kept.
+ * tests kill and restart it). `restart()` brings it back on the same port; data is not kept
+ * unless `aof` is set.
  */
 export class RedisServer {
   private child: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'drover-redis-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: RedisServerOptions = {},
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options);
     await server.launch();
     return server;
   }
@@ -27,7 +36,8 @@ export class RedisServer {
 
   async launch(): Promise<void> {
     const bin = process.env['DROVER_TEST_REDIS_SERVER_BIN'] ?? 'redis-server';
-    this.child = spawn(bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
+    const persistence = this.options.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+    this.child = spawn(bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir], {
       stdio: 'ignore',
     });
     this.child.on('error', () => undefined);

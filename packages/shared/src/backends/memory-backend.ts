@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { LocalAgentPermits } from '../agent-permits.js';
 import { LocalScheduleStore } from '../schedule-store.js';
+import { LocalLeaderLease } from '../leader-lease.js';
 import { LocalRateWindows } from '../rate-window.js';
 import { runAttempt } from '../attempt.js';
 import { CANCELED_ERROR, cancelEffect, decideAfterAttempt } from '../task-rules.js';
@@ -70,7 +71,8 @@ export class MemoryBackend implements Backend {
     return p;
   }
 
-  readonly schedules = new LocalScheduleStore();
+  readonly leaderLease = new LocalLeaderLease();
+  readonly schedules = new LocalScheduleStore(this.leaderLease);
   readonly rateWindows = new LocalRateWindows();
   private readonly tasks = new Map<string, Entry>();
   private readonly keys = new Map<string, string>();

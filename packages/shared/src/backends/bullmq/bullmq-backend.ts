@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { RedisAgentPermits } from '../../agent-permits.js';
 import { RedisScheduleStore } from '../../schedule-store.js';
+import { RedisLeaderLease } from '../../leader-lease.js';
 import { RedisRateWindows } from '../../rate-window.js';
 import { ChildWaits } from '../child-wait.js';
 import { runFencedProgress } from './progress-script.js';
@@ -35,7 +36,8 @@ import { EventHub } from './event-hub.js';
 import { CANCELED_REASON, type JobData, toBullmqPriority } from './job-record.js';
 import { JobReader } from './job-reader.js';
 import { defineQueueExtrasScript, runQueueExtrasScript } from './queue-extras-script.js';
-import { redisOptionsFromUrl, unavailable } from './redis-options.js';
+import { unavailable } from './redis-options.js';
+import { redisOptionsFromUrl } from '../../redis-url.js';
 import { SubmitBatcher } from './submit-batcher.js';
 import { TaskIndex } from './task-index.js';
 import { WorkerRegistry } from './worker-registry.js';
@@ -82,6 +84,7 @@ export class BullmqBackend implements Backend {
   }
 
   readonly schedules: RedisScheduleStore;
+  readonly leaderLease: RedisLeaderLease;
   readonly rateWindows: RedisRateWindows;
   private readonly waits: ChildWaits;
   private readonly prefix: string;
@@ -113,6 +116,7 @@ export class BullmqBackend implements Backend {
     this.waits = new ChildWaits(this.producer, this.keyBase, (options.resultTtlSeconds + CHILDREN_GRACE_SECONDS) * 1000);
     this.agentPermits = new RedisAgentPermits(this.producer, this.keyBase);
     this.schedules = new RedisScheduleStore(this.producer, this.keyBase);
+    this.leaderLease = new RedisLeaderLease(this.producer, this.keyBase);
     this.rateWindows = new RedisRateWindows(this.producer, this.keyBase);
     this.producer.on('error', this.onError);
     this.producer.on('ready', () => {
@@ -530,7 +534,8 @@ export class BullmqBackend implements Backend {
       });
       if ((this.producer.status as string) === 'ready') return;
     }
-    throw new DroverError('BACKEND_UNAVAILABLE', `Redis at ${this.connection.host}:${this.connection.port} is not connected (${this.producer.status}); retry shortly.`, {
+    // No address in the message: DroverErrors reach API answers as they are.
+    throw new DroverError('BACKEND_UNAVAILABLE', `Redis is not connected (${this.producer.status}); retry shortly.`, {
       retryable: true,
     });
   }

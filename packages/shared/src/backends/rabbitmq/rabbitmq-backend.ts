@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type {
   Backend,
   ConsumeOptions,
@@ -15,8 +15,10 @@ import type {
 } from '../../backend.js';
 import { RedisAgentPermits } from '../../agent-permits.js';
 import { RedisScheduleStore } from '../../schedule-store.js';
+import { RedisLeaderLease } from '../../leader-lease.js';
 import { RedisRateWindows } from '../../rate-window.js';
 import { DroverError } from '../../errors.js';
+import { createRedis } from '../../redis-url.js';
 import { submissionFingerprint } from '../../fingerprint.js';
 import type { SubmitRequest, SubmitResult, TaskRecord } from '../../task.js';
 import { newTaskId } from '../../task-id.js';
@@ -68,6 +70,7 @@ export class RabbitmqBackend implements Backend {
   }
 
   readonly schedules: RedisScheduleStore;
+  readonly leaderLease: RedisLeaderLease;
   readonly rateWindows: RedisRateWindows;
   private readonly store: TaskStore;
   private readonly broker: Broker;
@@ -81,17 +84,22 @@ export class RabbitmqBackend implements Backend {
   private readonly leaseMs: number;
   private readonly submitChunk: number;
   private closed = false;
+  private everReady = false;
 
   constructor(options: RabbitmqBackendOptions) {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.submitChunk = options.submitChunk ?? 250;
     this.queues = new Set(options.queues);
     const keys = new TaskKeys(options.prefix);
-    this.redis = new Redis(options.redisUrl, { lazyConnect: false });
+    this.redis = createRedis(options.redisUrl, { lazyConnect: false });
     this.agentPermits = new RedisAgentPermits(this.redis, `${options.prefix}:rmq:`);
     this.schedules = new RedisScheduleStore(this.redis, `${options.prefix}:rmq:`);
+    this.leaderLease = new RedisLeaderLease(this.redis, `${options.prefix}:rmq:`);
     this.rateWindows = new RedisRateWindows(this.redis, `${options.prefix}:rmq:`);
     this.redis.on('error', () => undefined); // ioredis reconnects; commands fail or wait meanwhile
+    this.redis.on('ready', () => {
+      this.everReady = true;
+    });
     this.store = new TaskStore(this.redis, keys, options.resultTtlSeconds, workerLossesTolerated(options.poisonCrashes));
     this.bus = new EventBus(() => this.redis.duplicate(), keys);
     this.topology = new Topology(options.prefix, options.resultTtlSeconds);
@@ -309,7 +317,30 @@ export class RabbitmqBackend implements Backend {
     if (this.closed) throw new DroverError('BACKEND_UNAVAILABLE', 'The rabbitmq backend is closed.');
   }
 
+  /**
+   * Fails fast while Redis is down (ioredis would queue the command until it reconnects, and a
+   * submission would hang): once connected, a connection that is not ready refuses at once; only
+   * the very first connection is waited for, briefly.
+   */
+  private async redisUp(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    if (!this.everReady && (this.redis.status === 'connecting' || this.redis.status === 'connect' || this.redis.status === 'wait')) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.redis.off('ready', done);
+          resolve();
+        };
+        const timer = setTimeout(done, 2000);
+        this.redis.once('ready', done);
+      });
+      if ((this.redis.status as string) === 'ready') return;
+    }
+    throw new DroverError('BACKEND_UNAVAILABLE', `Redis (the task store, DROVER_REDIS_URL) is not connected (${this.redis.status}); retry shortly.`, { retryable: true });
+  }
+
   private async unavailableOnError<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.redis.status !== 'ready') await this.redisUp();
     try {
       return await fn();
     } catch (err) {
