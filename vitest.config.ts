@@ -2,8 +2,9 @@ import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages export their TypeScript sources under the `@drover/source` condition,
-// so tests run against src/ without a build.
-const conditions = ['@drover/source', ...defaultServerConditions];
+// so tests run against src/ without a build. Not `module`: Node never uses it, and packages such as
+// @opentelemetry/api map it to a bundler-only build (extensionless imports) that Node cannot load.
+const conditions = ['@drover/source', ...defaultServerConditions.filter((c) => c !== 'module')];
 
 export default defineConfig({
   resolve: { conditions },

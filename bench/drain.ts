@@ -10,6 +10,8 @@
  *   raw-prio   the same with the BullMQ priority Drover's --priority maps to (omitted when that
  *              is the plain list): what BullMQ's priority path costs by itself
  *   consume    Drover submitMany + backend.consume(): the backend alone
+ *   traced     (with --tracing) createWorker with OpenTelemetry on: a span per run, exported over
+ *              OTLP/HTTP to a sink in this process, against `worker` (tracing off) in the same round
  *   worker     Drover submitMany + createWorker(): the backend under the real worker runtime
  * Enqueueing (chunks of 1,000) is not timed; the drain is timed from the worker's creation until
  * every job is completed. Besides jobs/s (wall clock, noisy on a shared machine) each run reports
@@ -35,6 +37,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { otlpSink } from './otlp-sink.js';
 import { RedisServer, deleteKeys, redisCpuSeconds } from '@drover/testkit';
 import { Redis } from 'ioredis';
 
@@ -49,10 +52,11 @@ const { values } = parseArgs({
     priority: { type: 'string', default: '10' },
     profile: { type: 'string' },
     instructions: { type: 'boolean', default: false },
+    tracing: { type: 'boolean', default: false },
   },
 });
 
-type Side = 'raw' | 'raw-prio' | 'consume' | 'worker';
+type Side = 'raw' | 'raw-prio' | 'consume' | 'worker' | 'traced';
 interface Figures {
   seconds: number;
   cpuMs: number;
@@ -165,7 +169,7 @@ async function rawRun(redisUrl: string, prefix: string, side: Side): Promise<Fig
 
 async function droverRun(redisUrl: string, prefix: string, side: Side): Promise<Figures> {
   const { Type } = await import('@sinclair/typebox');
-  const { completeSubmit } = await import('@drover/shared');
+  const { completeSubmit, startTracing } = await import('@drover/shared');
   const { BullmqBackend } = await import('@drover/shared/bullmq');
   const { createWorker, defineTask } = await import('@drover/worker');
   const backend = new BullmqBackend({ redisUrl, prefix, queues: [QUEUE], resultTtlSeconds: 3600 });
@@ -176,11 +180,16 @@ async function droverRun(redisUrl: string, prefix: string, side: Side): Promise<
   }
   const noop = defineTask({ name: 'noop', queue: QUEUE, input: Type.Object({ n: Type.Number() }), run: async () => null });
   const figures = await measured(redisUrl, prefix, async () => {
-    if (side === 'worker') {
-      // As production runs it: the cluster-wide agent cap on (DROVER_MAX_AGENTS' default).
-      const worker = createWorker({ backend, tasks: [noop], concurrency: CONCURRENCY, heartbeatMs: 60_000, maxAgents: 500 });
+    if (side === 'worker' || side === 'traced') {
+      // As production runs it: the cluster-wide agent cap on (DROVER_MAX_AGENTS' default). Traced:
+      // a span per run, exported over OTLP/HTTP to the parent's sink (OTEL_EXPORTER_OTLP_ENDPOINT).
+      const tracing = side === 'traced' ? await startTracing({ tracing: true, exporter: 'otlp', serviceName: 'bench' }, 'bench') : undefined;
+      const worker = createWorker({ backend, tasks: [noop], concurrency: CONCURRENCY, heartbeatMs: 60_000, maxAgents: 500, ...(tracing ? { tracer: tracing.tracer } : {}) });
       await worker.start();
-      return () => worker.drain(0);
+      return async () => {
+        await worker.drain(0);
+        await tracing?.shutdown();
+      };
     }
     const consumer = await backend.consume(QUEUE, { concurrency: CONCURRENCY, handler: async () => null });
     return () => consumer.close(0);
@@ -198,7 +207,7 @@ function connectionOptions(redisUrl: string): { host: string; port: number } {
   return { host: u.hostname, port: Number(u.port || 6379) };
 }
 
-async function runChild(side: Side, redisUrl: string): Promise<Figures> {
+async function runChild(side: Side, redisUrl: string, sinkUrl: string | undefined): Promise<Figures> {
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
   let args = [...process.execArgv, import.meta.filename, '--run', side, '--redis', redisUrl, '--prefix', prefix];
   args.push('--jobs', String(JOBS), '--concurrency', String(CONCURRENCY), '--priority', String(PRIORITY));
@@ -209,7 +218,8 @@ async function runChild(side: Side, redisUrl: string): Promise<Figures> {
     args = ['--tool=callgrind', '--smc-check=all', '--instr-atstart=no', `--callgrind-out-file=${counts}`, process.execPath, ...args, '--instructions'];
     command = 'valgrind';
   }
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', counts ? 'ignore' : 'inherit'] });
+  const env = sinkUrl ? { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl } : process.env;
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', counts ? 'ignore' : 'inherit'], env });
   let figures: Figures | undefined;
   for await (const line of createInterface({ input: child.stdout })) {
     try {
@@ -234,6 +244,9 @@ async function runChild(side: Side, redisUrl: string): Promise<Figures> {
 async function main(): Promise<void> {
   const { toBullmqPriority } = await import('../packages/shared/src/backends/bullmq/job-record.js');
   const sides: Side[] = toBullmqPriority(PRIORITY) > 0 ? ['raw', 'raw-prio', 'consume', 'worker'] : ['raw', 'consume', 'worker'];
+  // --tracing: createWorker once more with OpenTelemetry on, exporting to a sink that discards.
+  const sink = values.tracing ? await otlpSink() : undefined;
+  if (sink) sides.push('traced');
   if (values.instructions && spawnSync('valgrind', ['--version']).status !== 0) {
     console.error('--instructions runs each side under valgrind, which is not installed here (Debian: apt-get install valgrind).');
     process.exit(2);
@@ -248,7 +261,7 @@ async function main(): Promise<void> {
       // (right after another side's process has exited, or just before the machine drifts).
       const order = sides.map((_, i) => sides[(i + run - 1) % sides.length]!);
       for (const side of order) {
-        const f = await runChild(side, redisUrl);
+        const f = await runChild(side, redisUrl, sink?.url);
         results.get(side)!.push(f);
         if (f.instructions !== undefined) {
           console.log(`run ${run} ${side.padEnd(8)} ${instructionsPerJob(f).toFixed(0).padStart(7)} instructions/job over the last ${f.countedJobs} jobs`);
@@ -259,6 +272,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await own?.stop();
+    sink?.server.close();
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   if (values.instructions) {
@@ -276,6 +290,7 @@ async function main(): Promise<void> {
     'raw-prio': `raw BullMQ Worker (priority ${toBullmqPriority(PRIORITY)})`,
     consume: 'Drover backend.consume()',
     worker: 'Drover createWorker()',
+    traced: 'Drover createWorker(), tracing on',
   };
   console.log('');
   console.log(`drain ${JOBS} no-op jobs, concurrency ${CONCURRENCY}, Drover priority ${PRIORITY}, medians of ${runs} runs`);
@@ -291,4 +306,9 @@ async function main(): Promise<void> {
   // runs of a round are seconds apart, so their ratio is the paired figure drift moves least.
   const paired = (s: Side) => med(results.get(s)!.map((f, i) => results.get('raw')![i]!.seconds / f.seconds));
   console.log(`median of per-round ratios (each round's run against that round's raw run): consume ${paired('consume').toFixed(2)}, createWorker ${paired('worker').toFixed(2)}`);
+  if (sink) {
+    const offOn = med(results.get('traced')!.map((f, i) => results.get('worker')![i]!.seconds / f.seconds));
+    console.log(`tracing on / off (createWorker, median of per-round ratios): ${offOn.toFixed(2)}; spans received by the sink: ${sink.spans()}`);
+  }
 }
+

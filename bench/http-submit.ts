@@ -2,7 +2,10 @@
  * POST /v1/tasks throughput and p99 latency: Drover's orchestrator (bullmq backend, auth on,
  * schema validation on) against a plain Fastify handler that calls BullMQ's queue.add().
  *
- *   node --conditions=@drover/source --import tsx bench/http-submit.ts [--duration 10] [--connections 50] [--runs 3]
+ *   node --conditions=@drover/source --import tsx bench/http-submit.ts [--duration 10] [--connections 50] [--runs 3] [--tracing]
+ *
+ * --tracing adds a third server: the orchestrator with OpenTelemetry on (a span per submission,
+ * exported over OTLP/HTTP to a sink in this process that counts and discards).
  *
  * Each server runs in a child process of this script; autocannon runs here, so load generator
  * and server do not share an event loop. Runs alternate baseline/drover; medians are printed,
@@ -16,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { otlpSink } from './otlp-sink.js';
 import autocannon from 'autocannon';
 import { RedisServer, deleteKeys, redisCpuSeconds } from '@drover/testkit';
 import { Redis } from 'ioredis';
@@ -31,6 +35,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     runs: { type: 'string', default: '3' },
+    tracing: { type: 'boolean', default: false },
   },
 });
 
@@ -54,7 +59,7 @@ async function serve(kind: string, redisUrl: string, prefix: string): Promise<vo
     return;
   }
   const { buildApp } = await import('@drover/orchestrator');
-  const { createBackend, loadConfig } = await import('@drover/shared');
+  const { createBackend, loadConfig, startTracing } = await import('@drover/shared');
   const config = loadConfig({
     DROVER_REDIS_URL: redisUrl,
     DROVER_PREFIX: prefix,
@@ -63,7 +68,8 @@ async function serve(kind: string, redisUrl: string, prefix: string): Promise<vo
     DROVER_MAX_BACKLOG: '100000000',
   });
   const backend = await createBackend(config);
-  const app = await buildApp({ config, backend });
+  const tracing = kind === 'traced' ? await startTracing({ tracing: true, exporter: 'otlp', serviceName: 'bench' }, 'bench') : undefined;
+  const app = await buildApp({ config, backend, ...(tracing ? { tracer: tracing.tracer } : {}) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   console.log(JSON.stringify({ port: (app.server.address() as { port: number }).port }));
 }
@@ -85,13 +91,16 @@ async function main(): Promise<void> {
   const duration = Number(values.duration);
   const connections = Number(values.connections);
   const runs = Number(values.runs);
-  const results: Record<'baseline' | 'drover', Figures[]> = { baseline: [], drover: [] };
+  const results: Record<'baseline' | 'drover' | 'traced', Figures[]> = { baseline: [], drover: [], traced: [] };
+  const sink = values.tracing ? await otlpSink() : undefined;
+  const kinds = sink ? (['baseline', 'drover', 'traced'] as const) : (['baseline', 'drover'] as const);
   try {
     for (let run = 1; run <= runs; run++) {
-      for (const kind of ['baseline', 'drover'] as const) {
+      for (const kind of kinds) {
         const prefix = `bench-${randomBytes(3).toString('hex')}`;
         const child = spawn(process.execPath, [...process.execArgv, import.meta.filename, '--serve', kind, '--redis', redisUrl, '--prefix', prefix], {
           stdio: ['ignore', 'pipe', 'inherit'],
+          env: sink ? { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } : process.env,
         });
         const port = await firstLinePort(child);
         const url = `http://127.0.0.1:${port}/v1/tasks`;
@@ -117,6 +126,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await own?.stop();
+    sink?.server.close();
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const summary = (rs: Figures[]) => ({
@@ -135,9 +145,14 @@ async function main(): Promise<void> {
   console.log(`  throughput ratio drover/baseline: ${(d.rps / b.rps).toFixed(2)}   p99 ratio: ${(d.p99 / b.p99).toFixed(2)}`);
   console.log(`  CPU per request, baseline: server ${b.serverUs.toFixed(1)} µs + redis ${b.redisUs.toFixed(1)} µs (autocannon ${b.clientUs.toFixed(1)} µs)`);
   console.log(`  CPU per request, drover:   server ${d.serverUs.toFixed(1)} µs + redis ${d.redisUs.toFixed(1)} µs (autocannon ${d.clientUs.toFixed(1)} µs)`);
-  const bad = [...results.baseline, ...results.drover].reduce((n, r) => n + r.non2xx, 0);
+  if (sink) {
+    const t = summary(results.traced);
+    console.log(`  drover, tracing on:             ${t.rps.toFixed(0)} req/s, p99 ${t.p99.toFixed(1)} ms; on/off throughput ${(t.rps / d.rps).toFixed(2)}, server CPU ${t.serverUs.toFixed(1)} µs/req; spans received ${sink.spans()}`);
+  }
+  const bad = [...results.baseline, ...results.drover, ...results.traced].reduce((n, r) => n + r.non2xx, 0);
   if (bad > 0) console.log(`  WARNING: ${bad} non-2xx answers`);
 }
+
 
 /** CPU seconds used so far by the server process (from /proc; Linux only) and by Redis (INFO cpu). */
 async function cpuNow(pid: number, redisUrl: string): Promise<{ server?: number; redis: number }> {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const benches = ['drain.ts', 'http-submit.ts', 'rabbitmq-drain.ts', 'scraper-throughput.ts', 'metrics-scrape.ts', 'autoscale.ts', 'fanout.ts', 'fairness.ts'];
+const benches = ['drain.ts', 'http-submit.ts', 'rabbitmq-drain.ts', 'scraper-throughput.ts', 'metrics-scrape.ts', 'autoscale.ts', 'fanout.ts', 'fairness.ts', 'memory-recall.ts'];
 let failed = 0;
 for (const file of benches) {
   const path = resolve(import.meta.dirname, file);

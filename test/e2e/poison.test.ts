@@ -21,9 +21,20 @@ describe.each(['bullmq', 'rabbitmq'] as const)('poison tasks on %s', (kind) => {
   let deaths = 0;
   let stopping = false;
 
-  /** Starts a worker and, like a supervisor, a new one each time it dies. */
+  /**
+   * Starts a worker and, like a supervisor, a new one each time it dies, also when it dies before
+   * it said it was ready (it may take the poison task in its first milliseconds).
+   */
   const supervise = async (name: string): Promise<void> => {
-    const w = await startFixtureWorker(name, env);
+    let w: ServiceProcess;
+    try {
+      w = await startFixtureWorker(name, env);
+    } catch (err) {
+      if (stopping) return;
+      if (!/exited before it was ready/.test(String(err))) throw err;
+      deaths++;
+      return supervise(name);
+    }
     workers.add(w);
     void w.exited.then(() => {
       workers.delete(w);

@@ -21,7 +21,8 @@ describe.each(['bullmq', 'rabbitmq'] as const)('schedules across 3 orchestrators
 
   const startOrchestrator = async (i: number) => {
     const o = ServiceProcess.start(`orchestrator-${i}`, 'packages/orchestrator/src/main.ts', { ...env, DROVER_PORT: String(ports[i]), DROVER_INSTANCE: `orch-${i}` });
-    await waitReady(`http://127.0.0.1:${ports[i]}/readyz`, o);
+    // A minute, as the chaos suite allows: beside it on two loaded cores a start took over 30 s.
+    await waitReady(`http://127.0.0.1:${ports[i]}/readyz`, o, 60_000);
     return o;
   };
 

@@ -100,6 +100,26 @@ describe('SSE task events', () => {
     expect(late.events.map((e) => e.id)).toEqual(all.map((e) => e.id));
   });
 
+  it('a resume after the history aged out gets the final state and the end, not a stream that never ends', async () => {
+    const { body: task } = await a.request('POST', '/v1/tasks?wait=10000', { type: 'echo', input: { n: 1 } });
+    expect(task.status).toBe('succeeded');
+    const seen = await openSse(`${base}/v1/tasks/${task.id}/events`, authA);
+    await seen.ended;
+    const lastId = seen.events[seen.events.length - 1]!.id!;
+    // A replica whose event history began after the task ended (as after a restart, or past
+    // DROVER_EVENT_RETENTION_SECONDS): it has nothing to replay after lastId.
+    const config = loadConfig({ DROVER_API_KEYS: `a:${KEY_A}`, DROVER_LOG_LEVEL: 'silent', DROVER_SSE_KEEPALIVE_MS: '200' });
+    const replica = await buildApp({ config, backend, logger: createLogger({ service: 't', instance: 't2', region: 'local', level: 'silent' }) });
+    try {
+      const other = await replica.listen({ host: '127.0.0.1', port: 0 });
+      const resumed = await openSse(`${other}/v1/tasks/${task.id}/events`, { ...authA, 'last-event-id': lastId });
+      await resumed.ended;
+      expect(resumed.events.map((e) => (e.event === 'state' ? e.data.status : e.event))).toEqual(['succeeded']);
+    } finally {
+      await replica.close();
+    }
+  });
+
   it("includes the children's events with ?children=true", async () => {
     const { body: task } = await a.request('POST', '/v1/tasks', { type: 'debate', input: { topic: 'SSE', debaters: 2, rounds: 1 } });
     const sse = await openSse(`${base}/v1/tasks/${task.id}/events?children=true`, authA);

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { createBackend, loadConfigOrExit } from '@drover/shared';
-import { builtinTasks, createWorker, defineTask } from '@drover/worker';
+import { Registry, createBackend, createLogger, loadConfigOrExit, startTracing } from '@drover/shared';
+import { builtinTasks, createWorker, defineTask, startScraper } from '@drover/worker';
 import { Redis } from 'ioredis';
 
 /**
@@ -17,6 +17,8 @@ import { Redis } from 'ioredis';
  *   cancel-latency test).
  * - `slow`: sleeps `ms` (first attempt) or `laterMs` (later ones), then reports progress and
  *   returns which attempt it was, from which process (the fencing test's zombie and its successor).
+ * - `pair`: spawns a `scrape` child for each of its two `urls` and returns their statuses (the
+ *   tracing test's parent with two children). The worker traces when OTEL_* asks it to.
  */
 const PROBE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
@@ -89,10 +91,24 @@ const slow = defineTask({
   },
 });
 
+const pair = defineTask({
+  name: 'pair',
+  queue: 'general',
+  input: Type.Object({ urls: Type.Array(Type.String(), { minItems: 2, maxItems: 2 }) }),
+  run: async (input, ctx) => {
+    const pages = (await ctx.all(input.urls.map((url) => ctx.spawn('scrape', { url, mode: 'standard' })))) as Array<{ status: number }>;
+    return { statuses: pages.map((p) => p.status) };
+  },
+});
+
 const backend = await createBackend(config);
+const logger = createLogger({ service: 'fixture-worker', instance: config.instance, region: config.region, level: config.logLevel });
+const scraping = startScraper(config, logger, new Registry());
+const tracing = await startTracing(config.telemetry, 'drover-fixture-worker');
 const worker = createWorker({
   backend,
-  tasks: [...builtinTasks(), poison, agent, hold, slow],
+  ...(tracing ? { tracer: tracing.tracer } : {}),
+  tasks: [...builtinTasks({ scraper: scraping.scraper }), poison, agent, hold, slow, pair],
   concurrency: config.worker.concurrency,
   queues: config.worker.queues,
   id: `${config.instance}-${process.pid}`,
@@ -102,4 +118,9 @@ const worker = createWorker({
 });
 await worker.start();
 process.stdout.write('worker ready\n');
-process.once('SIGTERM', () => void worker.drain(2000).then(() => backend.close()).then(() => process.exit(0)));
+process.once('SIGTERM', () =>
+  void worker
+    .drain(2000)
+    .then(() => Promise.all([backend.close(), scraping.close(), tracing?.shutdown()]))
+    .then(() => process.exit(0)),
+);

@@ -1,5 +1,9 @@
-import { buildApp } from '@drover/orchestrator';
-import { Registry, createBackend, createLogger, loadConfigOrExit } from '@drover/shared';
+import { createGraphStore } from '@drover/graph';
+import { createMemoryStore } from '@drover/memory';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_DASHBOARD_DIR, buildApp } from '@drover/orchestrator';
+import { Registry, createBackend, createLogger, loadConfigOrExit, startTracing } from '@drover/shared';
 import { builtinTasks, createWorker, llmOptions, startScraper } from '@drover/worker';
 import { withEmbeddedKey } from './embedded-key.js';
 
@@ -15,7 +19,15 @@ async function main(): Promise<void> {
   const registry = new Registry();
   registry.setDefaultLabels({ region: config.region }); // as every log line carries it
   const scraping = startScraper(config, logger, registry);
+  const tracing = await startTracing(config.telemetry, 'drover');
+  const tracer = tracing ? { tracer: tracing.tracer } : {};
+  // One memory and one graph for both halves: what the worker records, GET /v1/tasks/:id/graph reads.
+  const memory = createMemoryStore({ ...config.memory, logger });
+  const graph = await createGraphStore({ ...config.memory, logger });
   const worker = createWorker({
+    ...tracer,
+    memory,
+    graph,
     backend,
     tasks: builtinTasks({ scraper: scraping.scraper, llm: llmOptions(config) }),
     concurrency: config.worker.concurrency,
@@ -28,7 +40,7 @@ async function main(): Promise<void> {
     agentLeaseMs: config.tasks.leaseMs,
     ...(Object.keys(config.tasks.tenantMaxRunning).length > 0 ? { tenantMaxRunning: config.tasks.tenantMaxRunning } : {}),
   });
-  const app = await buildApp({ config, backend, logger, registry });
+  const app = await buildApp({ config, backend, logger, registry, graph, ...tracer });
   await worker.start();
   const address = await app.listen({ host: config.http.host, port: config.http.port });
   process.stdout.write(banner(address, config.backend, generatedKey, config.http.auth));
@@ -40,7 +52,9 @@ async function main(): Promise<void> {
     await app.close();
     await worker.drain(config.worker.shutdownGraceMs);
     await scraping.close();
+    await Promise.all([memory.close(), graph.close()]);
     await backend.close();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());
@@ -54,6 +68,7 @@ function banner(url: string, backend: string, key: string | undefined, auth: boo
     `Drover is running (embedded: orchestrator + worker, ${backend} backend)`,
     `  URL:      ${url}`,
     `  API docs: ${url}/docs`,
+    existsSync(join(DEFAULT_DASHBOARD_DIR, 'index.html')) ? `  Dashboard: ${url}/ui/  (log in with the API key)` : `  Dashboard: ${url}/ui/  (build it once with: npm run build)`,
     auth
       ? key
         ? `  API key:  ${key}   (tenant "local", made for this run; set DROVER_API_KEYS to choose your own)`

@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { queueRoutes } from './routes/queues.js';
 import { taskTypeRoutes } from './routes/task-types.js';
+import { taskGraphRoutes } from './routes/task-graph.js';
 import { taskRoutes } from './routes/tasks.js';
 import { workerRoutes } from './routes/workers.js';
 import { Submissions } from './submission.js';
@@ -32,6 +33,7 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { Scheduler, missedGapMs } from './scheduler.js';
 import { TenantRate } from './tenant-rate.js';
 import { fireSchedule } from './routes/schedules.js';
+import { uiRoutes } from './routes/ui.js';
 
 export type { BuildAppOptions } from './app-options.js';
 
@@ -67,6 +69,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     queues: new Set(config.queues),
     draining: false,
     leader,
+    tracer: options.tracer,
     // Set just below: it submits through the context's own collaborators.
     scheduler: undefined as unknown as Scheduler,
   };
@@ -151,6 +154,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes);
   // With DROVER_METRICS_PORT the metrics live on their own port (buildOpsApp), off the API's.
   if (config.http.metricsPort === undefined) await app.register(metricsRoutes);
+  await app.register(uiRoutes, { dir: options.dashboardDir });
   await app.register(
     async (v1) => {
       await v1.register(authPlugin, {
@@ -158,6 +162,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         ...(config.http.apiRatePerMinute > 0 ? { rate: { store: backend.rateWindows, perMinute: config.http.apiRatePerMinute } } : {}),
       });
       await v1.register(taskRoutes);
+      await v1.register(taskGraphRoutes(options.graph));
       await v1.register(eventRoutes);
       await v1.register(deadLetterRoutes);
       await v1.register(scheduleRoutes);

@@ -1,4 +1,4 @@
-import type { Backend, DroverConfig, LeaderElection, QueueMetrics, Registry, TaskMetrics } from '@drover/shared';
+import type { Backend, DroverConfig, LeaderElection, QueueMetrics, Registry, TaskMetrics, Tracer } from '@drover/shared';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Admission } from './admission.js';
@@ -33,6 +33,8 @@ export interface DroverContext {
   readonly scheduler: Scheduler;
   /** The leader lease every replica campaigns for (leader-lease.ts in @drover/shared). */
   readonly leader: LeaderElection;
+  /** Traces submissions when tracing is on (OTEL_*). */
+  readonly tracer: Tracer | undefined;
   /** Set on SIGTERM (or when the app closes): /readyz answers 503 so load balancers move away. */
   draining: boolean;
 }

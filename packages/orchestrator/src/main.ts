@@ -1,4 +1,5 @@
-import { createBackend, createLogger, loadConfig, loadConfigOrExit } from '@drover/shared';
+import { createGraphStore } from '@drover/graph';
+import { createBackend, createLogger, loadConfig, loadConfigOrExit, startTracing } from '@drover/shared';
 import { buildApp, buildOpsApp } from './app.js';
 
 /**
@@ -11,7 +12,11 @@ async function main(): Promise<void> {
   const cfg = loadConfigOrExit('orchestrator', process.env, { sharedBackend: true });
   const logger = createLogger({ service: 'orchestrator', instance: cfg.instance, region: cfg.region, level: cfg.logLevel });
   const backend = await createBackend(cfg);
-  const app = await buildApp({ config: cfg, backend, logger });
+  const tracing = await startTracing(cfg.telemetry, 'drover-orchestrator');
+  // The graph lives in Neo4j when one is configured; an in-process graph would be empty here (the
+  // workers record it), so without Neo4j GET /v1/tasks/:id/graph shows what task records hold.
+  const graph = cfg.memory.neo4jUrl ? await createGraphStore({ ...cfg.memory, logger }) : undefined;
+  const app = await buildApp({ config: cfg, backend, logger, ...(tracing ? { tracer: tracing.tracer } : {}), ...(graph ? { graph } : {}) });
   const url = await app.listen({ host: cfg.http.host, port: cfg.http.port });
   const ops = cfg.http.metricsPort === undefined ? undefined : await buildOpsApp(app);
   if (ops) logger.info({ url: await ops.listen({ host: cfg.http.host, port: cfg.http.metricsPort! }) }, 'metrics and probes on their own port (DROVER_METRICS_PORT)');
@@ -41,6 +46,8 @@ async function main(): Promise<void> {
       await ops?.close();
       await app.close();
       await backend.close();
+      await graph?.close();
+      await tracing?.shutdown();
     } catch (err) {
       logger.error({ err }, 'error while shutting down');
       process.exit(1);

@@ -74,8 +74,10 @@ export class Scheduler {
       let catchUp: number | null = schedule.lastCatchUpTick;
       if (outage) {
         const latest = due[due.length - 1]!;
-        // The ticks of the outage are counted as missed; with catchUp one the latest stands in for them.
-        missed = schedule.catchUp === 'one' ? due.length - 1 : due.length;
+        // The ticks of the outage are counted as missed (all of them: `due` holds only the last
+        // few); with catchUp one the latest stands in for them.
+        const all = countDueTicks(schedule, now);
+        missed = schedule.catchUp === 'one' ? all - 1 : all;
         ticks = schedule.catchUp === 'one' ? [latest] : [];
         if (schedule.catchUp === 'one') catchUp = latest;
         if (ticks.length === 0) {
@@ -123,6 +125,25 @@ export function dueTicks(schedule: Schedule, now: number): number[] {
     next = cron.nextRun(next);
   }
   return out;
+}
+
+/** How many ticks of `schedule` fell after its last one and at or before `now` (not capped as dueTicks is). */
+export function countDueTicks(schedule: Schedule, now: number): number {
+  const after = schedule.lastTickAt || schedule.createdAt;
+  if (schedule.everyMs !== null) {
+    const first = Math.floor((after - schedule.createdAt) / schedule.everyMs) + 1;
+    const last = Math.floor((now - schedule.createdAt) / schedule.everyMs);
+    return Math.max(0, last - first + 1);
+  }
+  const cron = new Cron(schedule.cron!, { timezone: schedule.timezone });
+  let n = 0;
+  // As dueTicks: past the last day, the outage's older ticks are not walked (nor counted).
+  let next = cron.nextRun(new Date(now - after > LOOKBACK_MS ? now - LOOKBACK_MS : after));
+  while (next && next.getTime() <= now) {
+    n++;
+    next = cron.nextRun(next);
+  }
+  return n;
 }
 
 /** The next tick after `now`, for display. */

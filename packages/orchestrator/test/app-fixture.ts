@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { GraphStore } from '@drover/graph';
 import { type Backend, type DroverConfig, MemoryBackend, Registry, createLogger, loadConfig } from '@drover/shared';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
@@ -28,6 +29,8 @@ export interface FixtureOptions {
   setup?: (backend: MemoryBackend) => Promise<void>;
   /** Wraps the backend the app sees (to simulate failures). */
   wrap?: (backend: MemoryBackend) => Backend;
+  /** The task graph the app reads (GET /v1/tasks/:id/graph). */
+  graph?: GraphStore;
 }
 
 /**
@@ -45,7 +48,7 @@ export async function startApp(options: FixtureOptions = {}): Promise<Fixture> {
   await options.setup?.(backend);
   const registry = new Registry();
   const logger = createLogger({ service: 'orchestrator-test', instance: 't', region: 'local', level: 'silent' });
-  const app = await buildApp({ config, backend: options.wrap ? options.wrap(backend) : backend, logger, registry });
+  const app = await buildApp({ config, backend: options.wrap ? options.wrap(backend) : backend, logger, registry, ...(options.graph ? { graph: options.graph } : {}) });
   await app.ready();
   return {
     app,

@@ -1,6 +1,6 @@
 import { LocalLeaderLease, LocalScheduleStore, type Schedule, createLogger } from '@drover/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Scheduler, dueTicks, nextTick } from '../src/scheduler.js';
+import { Scheduler, countDueTicks, dueTicks, nextTick } from '../src/scheduler.js';
 import { type Fixture, authA, authB, expectProblem, jsonA, startApp, until } from './app-fixture.js';
 
 let f: Fixture;
@@ -147,6 +147,32 @@ describe('the scheduler', () => {
       expect(fired).toEqual(catchUp === 'one' ? [1_001_000, 1_009_000, 1_010_000] : [1_001_000, 1_010_000]);
       expect(await store.get('sch_test')).toMatchObject(catchUp === 'one' ? { missedTicks: 7, lastCatchUpTick: 1_009_000 } : { missedTicks: 8, lastCatchUpTick: null });
     }
+  });
+
+  it('counts every tick of an outage longer than the ticks one check fires, as missed', async () => {
+    for (const catchUp of ['one', 'none'] as const) {
+      const store = new LocalScheduleStore(new LocalLeaderLease());
+      await store.put(schedule({ catchUp }));
+      const fired: number[] = [];
+      const s = new Scheduler({
+        store,
+        fire: async (_s, tick) => {
+          fired.push(tick);
+          return 'x';
+        },
+        logger,
+      });
+      await s.check(1_000_500);
+      await s.check(1_001_100); // the first tick, on time
+      await s.check(1_031_500); // 30.4 s later: ticks 2..31 fell in the outage
+      const stored = (await store.get('sch_test'))!;
+      // Every tick up to the last is accounted for: fired, or counted as missed.
+      expect(fired.length + stored.missedTicks).toBe((stored.lastTickAt - 1_000_000) / 1000);
+      expect(stored.missedTicks).toBe(catchUp === 'one' ? 29 : 30);
+    }
+    const cron = schedule({ cron: '* * * * * *', everyMs: null, timezone: 'UTC', createdAt: 1_000_000, lastTickAt: 1_001_000 });
+    expect(countDueTicks(cron, 1_031_500)).toBe(30);
+    expect(dueTicks(cron, 1_031_500)).toHaveLength(10);
   });
 
   it('reads cron expressions in their time zone', () => {

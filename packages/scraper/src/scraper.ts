@@ -13,7 +13,7 @@ import { checkTargetUrl, type UrlPolicy } from './target-url.js';
 import { DeadlineSignal } from './deadline-signal.js';
 import { type RunDeps, ScrapeRun } from './scrape-run.js';
 import { ZenrowsClient, type ZenrowsResponse } from './zenrows-client.js';
-import type { ScrapeZenrowsOptions } from '@drover/shared';
+import { type ScrapeZenrowsOptions, SpanKind, inSpan, trace, traceContext } from '@drover/shared';
 
 /** Request headers a task may not set: they belong to the connection or to our decoding. */
 const FORBIDDEN_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'te', 'upgrade', 'keep-alive', 'trailer', 'expect', 'accept-encoding', 'proxy-authorization', 'proxy-connection']);
@@ -161,37 +161,57 @@ export function createScraper(options: ScraperOptions): Scraper {
     return escalated;
   };
 
-  return {
-    async scrape(input, ctx: ScrapeContext = {}) {
-      const started = Date.now();
-      let mode: string = input.mode ?? 'auto';
+  const measuredScrape = async (input: ScrapeRequest, ctx: ScrapeContext): Promise<ScrapeResult> => {
+    const started = Date.now();
+    let mode: string = input.mode ?? 'auto';
+    try {
+      const headers = checkHeaders(input.headers);
+      const budget = input.timeoutMs ?? config.timeoutMs;
+      const deadline = Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, started + budget);
+      const url = checkTargetUrl(input.url, policy);
+      const budgetSignal = new DeadlineSignal(deadline - started, ctx.signal);
+      const run = newRun(url, deadline, budgetSignal, started);
+      let result: ScrapeResult;
       try {
-        const headers = checkHeaders(input.headers);
-        const budget = input.timeoutMs ?? config.timeoutMs;
-        const deadline = Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, started + budget);
-        const url = checkTargetUrl(input.url, policy);
-        const budgetSignal = new DeadlineSignal(deadline - started, ctx.signal);
-        const run = newRun(url, deadline, budgetSignal, started);
-        let result: ScrapeResult;
-        try {
-          result = await scrapeOnce(input, run, headers);
-        } catch (err) {
-          throw toScrapeError(err, budgetSignal.timedOut, ctx.signal, budget);
-        } finally {
-          budgetSignal.dispose();
-        }
-        mode = result.mode;
-        metrics.requests.inc({ mode, outcome: result.blocked === undefined ? 'ok' : result.blocked === 'needs-js' ? 'needs_js' : 'blocked' });
-        metrics.duration.observe({ mode }, (Date.now() - started) / 1000);
-        log?.debug({ url: result.url, mode, status: result.status, blocked: result.blocked, ms: result.timings.totalMs }, 'scraped');
-        return result;
+        result = await scrapeOnce(input, run, headers);
       } catch (err) {
-        const code = err instanceof ScrapeError ? err.code : 'unknown';
-        metrics.requests.inc({ mode, outcome: code });
-        log?.debug({ mode, code }, 'scrape failed');
-        throw err;
+        throw toScrapeError(err, budgetSignal.timedOut, ctx.signal, budget);
+      } finally {
+        budgetSignal.dispose();
       }
+      mode = result.mode;
+      metrics.requests.inc({ mode, outcome: result.blocked === undefined ? 'ok' : result.blocked === 'needs-js' ? 'needs_js' : 'blocked' });
+      metrics.duration.observe({ mode }, (Date.now() - started) / 1000);
+      log?.debug({ url: result.url, mode, status: result.status, blocked: result.blocked, ms: result.timings.totalMs }, 'scraped');
+      return result;
+    } catch (err) {
+      const code = err instanceof ScrapeError ? err.code : 'unknown';
+      metrics.requests.inc({ mode, outcome: code });
+      log?.debug({ mode, code }, 'scrape failed');
+      throw err;
+    }
+  };
+
+  // The global OpenTelemetry API: a no-op tracer unless the process started tracing
+  // (startTracing), and then the scrape is a child of the running task's span.
+  const tracer = trace.getTracer('@drover/scraper');
+
+  return {
+    scrape(input, ctx: ScrapeContext = {}) {
+      const span = tracer.startSpan('drover.scrape', { kind: SpanKind.CLIENT, attributes: { 'drover.scrape.mode': input.mode ?? 'auto' } });
+      if (!span.isRecording()) return measuredScrape(input, ctx);
+      return inSpan(span, traceContext.active(), async () => {
+        const result = await measuredScrape(input, ctx);
+        span.setAttributes({
+          'server.address': new URL(result.url).hostname,
+          'http.response.status_code': result.status,
+          'drover.scrape.mode': result.mode,
+          ...(result.cost !== undefined ? { 'drover.zenrows.cost': result.cost } : {}),
+        });
+        return result;
+      });
     },
+
     async fetch(rawUrl, options = {}) {
       const started = Date.now();
       const headers = checkHeaders(options.headers);

@@ -7,6 +7,7 @@ import { NAME_RE } from './task.js';
 import { RedisUrlError, SENTINEL_URL_FORM, isSentinelUrl, redactRedisUrl, redisOptionsFromUrl } from './redis-url.js';
 import { DEFAULT_POISON_CRASHES } from './task-rules.js';
 import { type ScraperConfig, readScraperConfig } from './config-scraper.js';
+import type { TelemetryConfig } from './tracing.js';
 
 export type { Env } from './env-reader.js';
 
@@ -95,6 +96,25 @@ export interface DroverConfig {
     url: string | undefined;
     model: string;
     apiKey: string | undefined;
+  };
+
+  /** OpenTelemetry traces, from the standard OTEL_* variables. */
+  telemetry: TelemetryConfig;
+
+  /** Agent memory (ctx.memory, ctx.graph): embedded in the process unless a server is configured. */
+  memory: {
+    /** Where the embedded vector and graph stores persist (DROVER_DATA_DIR); in memory only when unset. */
+    dataDir: string | undefined;
+    qdrantUrl: string | undefined;
+    qdrantApiKey: string | undefined;
+    /** An OpenAI-compatible embeddings endpoint base (…/v1); the local deterministic embedder when unset. */
+    embeddingsUrl: string | undefined;
+    embeddingsModel: string;
+    embeddingsApiKey: string | undefined;
+    neo4jUrl: string | undefined;
+    neo4jUser: string;
+    neo4jPassword: string | undefined;
+    neo4jDatabase: string | undefined;
   };
 }
 
@@ -185,6 +205,44 @@ export function loadConfig(env: Env = process.env): DroverConfig {
       model: r.string('DROVER_LLM_MODEL', 'gpt-4o-mini'),
       apiKey: r.string('DROVER_LLM_API_KEY'),
     },
+    memory: memoryConfig(r),
+    telemetry: telemetryConfig(r),
+  };
+}
+
+/**
+ * Traces go out when an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or OTEL_TRACES_EXPORTER asks for an exporter; OTEL_SDK_DISABLED
+ * and OTEL_TRACES_EXPORTER=none turn them off, as in every OpenTelemetry SDK.
+ */
+function telemetryConfig(r: EnvReader): TelemetryConfig {
+  const exporter = r.oneOf('OTEL_TRACES_EXPORTER', ['otlp', 'console', 'none', ''], '');
+  const endpoint = r.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http', 'https']) ?? r.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']);
+  const disabled = r.bool('OTEL_SDK_DISABLED', false) || exporter === 'none';
+  return {
+    tracing: !disabled && (exporter === 'otlp' || exporter === 'console' || endpoint !== undefined),
+    exporter: exporter === 'console' ? 'console' : 'otlp',
+    serviceName: r.string('OTEL_SERVICE_NAME'),
+  };
+}
+
+function memoryConfig(r: EnvReader): DroverConfig['memory'] {
+  const neo4jUrl = r.url('DROVER_NEO4J_URL', ['neo4j', 'neo4j+s', 'neo4j+ssc', 'bolt', 'bolt+s', 'bolt+ssc']);
+  const neo4jPassword = r.string('DROVER_NEO4J_PASSWORD');
+  if (neo4jUrl && neo4jPassword === undefined) {
+    throw configError('DROVER_NEO4J_PASSWORD', '', 'the Neo4j password (or DROVER_NEO4J_PASSWORD_FILE) when DROVER_NEO4J_URL is set');
+  }
+  return {
+    dataDir: r.string('DROVER_DATA_DIR'),
+    qdrantUrl: r.url('DROVER_QDRANT_URL', ['http', 'https']),
+    qdrantApiKey: r.string('DROVER_QDRANT_API_KEY'),
+    embeddingsUrl: r.url('DROVER_EMBEDDINGS_URL', ['http', 'https']),
+    embeddingsModel: r.string('DROVER_EMBEDDINGS_MODEL', 'text-embedding-3-small'),
+    embeddingsApiKey: r.string('DROVER_EMBEDDINGS_API_KEY'),
+    neo4jUrl,
+    neo4jUser: r.string('DROVER_NEO4J_USER', 'neo4j'),
+    neo4jPassword,
+    neo4jDatabase: r.string('DROVER_NEO4J_DATABASE'),
   };
 }
 

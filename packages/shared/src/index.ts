@@ -28,3 +28,4 @@ export { MemoryBackend, type MemoryBackendOptions } from './backends/memory-back
 export * from './builtin-task-types.js';
 export * from './scrape-input.js';
 export { createBackend } from './create-backend.js';
+export * from './tracing.js';

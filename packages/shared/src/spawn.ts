@@ -62,6 +62,8 @@ export class ChildSpawner {
     private readonly parent: TaskRecord,
     private readonly signal: AbortSignal,
     private readonly policy: ChildFailurePolicy = 'fail-parent',
+    /** The parent's run span (tracing on): each child's run is traced as its child. */
+    private readonly traceparent?: string,
   ) {}
 
   /** Submits the child (same tenant as the parent) and returns its handle. */
@@ -93,6 +95,7 @@ export class ChildSpawner {
         timeoutMs,
         idempotencyKey: `drover-spawn:${parent.id}:${position}`,
         parentId: parent.id,
+        ...(this.traceparent ? { traceparent: this.traceparent } : {}),
       });
       return new Child(task.id, type, this);
     } catch (err) {

@@ -50,6 +50,7 @@ export const TaskRecord = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     startedAt: Nullable(Type.String({ format: 'date-time' })),
     finishedAt: Nullable(Type.String({ format: 'date-time' })),
+    traceparent: Type.Optional(Type.String({ description: 'W3C traceparent of the span that submitted the task (only when tracing is on)' })),
   },
   { $id: 'TaskRecord' },
 );
@@ -86,6 +87,8 @@ export interface SubmitRequest {
   timeoutMs: number;
   idempotencyKey?: string | null;
   parentId?: string | null;
+  /** W3C traceparent of the span that submitted it (only when tracing is on). */
+  traceparent?: string;
 }
 
 export interface SubmitResult {
@@ -108,5 +111,6 @@ export function completeSubmit(req: Partial<SubmitRequest> & Pick<SubmitRequest,
     timeoutMs: req.timeoutMs ?? 60_000,
     idempotencyKey: req.idempotencyKey ?? null,
     parentId: req.parentId ?? null,
+    ...(req.traceparent ? { traceparent: req.traceparent } : {}),
   };
 }

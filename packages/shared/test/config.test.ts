@@ -94,6 +94,35 @@ describe('loadConfig', () => {
     expect(JSON.stringify(c)).not.toContain('0123456789abcdef0123');
   });
 
+  it('reads agent memory and tracing settings: embedded and off by default, servers and secrets (from files too) when given', () => {
+    const none = loadConfig({});
+    expect(none.memory).toMatchObject({ dataDir: undefined, qdrantUrl: undefined, embeddingsUrl: undefined, embeddingsModel: 'text-embedding-3-small', neo4jUrl: undefined, neo4jUser: 'neo4j' });
+    expect(none.telemetry.tracing).toBe(false);
+    const dir = mkdtempSync(join(tmpdir(), 'drover-memory-'));
+    const password = join(dir, 'neo4j-password');
+    writeFileSync(password, 'graph-secret-0123\n');
+    const c = loadConfig({
+      DROVER_DATA_DIR: dir,
+      DROVER_QDRANT_URL: 'http://qdrant:6333',
+      DROVER_QDRANT_API_KEY: 'qd-key',
+      DROVER_EMBEDDINGS_URL: 'https://embeddings.example/v1',
+      DROVER_NEO4J_URL: 'bolt://neo4j:7687',
+      DROVER_NEO4J_PASSWORD_FILE: password,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'fleet-a',
+    });
+    expect(c.memory).toMatchObject({ dataDir: dir, qdrantUrl: 'http://qdrant:6333', qdrantApiKey: 'qd-key', neo4jUrl: 'bolt://neo4j:7687', neo4jPassword: 'graph-secret-0123' });
+    expect(c.telemetry).toEqual({ tracing: true, exporter: 'otlp', serviceName: 'fleet-a' });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).telemetry.tracing).toBe(false);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }).telemetry.tracing).toBe(false);
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'console' }).telemetry).toMatchObject({ tracing: true, exporter: 'console' });
+    expect(() => loadConfig({ DROVER_NEO4J_URL: 'bolt://neo4j:7687' })).toThrow(/DROVER_NEO4J_PASSWORD.*when DROVER_NEO4J_URL is set/);
+    expect(() => loadConfig({ DROVER_NEO4J_URL: 'http://neo4j:7474', DROVER_NEO4J_PASSWORD: 'x' })).toThrow(/DROVER_NEO4J_URL.*neo4j or neo4j\+s/);
+    expect(() => loadConfig({ DROVER_QDRANT_URL: 'qdrant:6333' })).toThrow(/DROVER_QDRANT_URL/);
+    expect(() => loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' })).toThrow(/OTEL_TRACES_EXPORTER.*otlp, console, none/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('never puts a password from a URL into an error message', () => {
     expect(() => loadConfig({ DROVER_REDIS_URL: 'http://user:hunter2@host' })).toThrow(/\*\*\*/);
     expect(() => loadConfig({ DROVER_REDIS_URL: 'http://user:hunter2@host' })).not.toThrow(/hunter2/);

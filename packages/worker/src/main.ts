@@ -1,4 +1,6 @@
-import { Registry, createBackend, createLogger, loadConfigOrExit } from '@drover/shared';
+import { createGraphStore } from '@drover/graph';
+import { createMemoryStore } from '@drover/memory';
+import { Registry, createBackend, createLogger, loadConfigOrExit, startTracing } from '@drover/shared';
 import { builtinTasks } from './builtin-tasks.js';
 import { llmOptions } from './llm-client.js';
 import { startHealthServer } from './health-server.js';
@@ -16,7 +18,14 @@ async function main(): Promise<void> {
   const registry = new Registry();
   registry.setDefaultLabels({ region: config.region }); // as every log line carries it
   const scraping = startScraper(config, logger, registry);
+  const tracing = await startTracing(config.telemetry, 'drover-worker');
+  // Qdrant and Neo4j when configured (DROVER_QDRANT_URL, DROVER_NEO4J_URL), else in this process.
+  const memory = createMemoryStore({ ...config.memory, logger });
+  const graph = await createGraphStore({ ...config.memory, logger });
   const worker = createWorker({
+    memory,
+    graph,
+    ...(tracing ? { tracer: tracing.tracer } : {}),
     backend,
     registry,
     tasks: builtinTasks({ scraper: scraping.scraper, llm: llmOptions(config) }),
@@ -42,7 +51,9 @@ async function main(): Promise<void> {
     await worker.drain(config.worker.shutdownGraceMs);
     await health.close();
     await scraping.close();
+    await Promise.all([memory.close(), graph.close()]);
     await backend.close();
+    await tracing?.shutdown();
     logger.flush?.();
     process.exit(0);
   };

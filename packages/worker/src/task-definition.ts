@@ -1,5 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { ChildFailurePolicy, ChildHandle, Logger, SpawnOptions, TaskRecord } from '@drover/shared';
+import type { TaskMemory } from './agent-memory.js';
+import type { TaskGraph } from './task-graph.js';
 
 /** What a task's `run` receives besides its input. */
 export interface TaskContext {
@@ -29,6 +31,17 @@ export interface TaskContext {
   all(children: Array<ChildHandle | Promise<ChildHandle>>): Promise<unknown[]>;
   /** The result of the first child to finish; suspends until one has. */
   race(children: Array<ChildHandle | Promise<ChildHandle>>): Promise<unknown>;
+  /**
+   * Vector memory that outlives the task: remember(), recall(), forget() in collections of this
+   * task's tenant (no tenant can recall another's). See docs/memory.md.
+   */
+  memory: TaskMemory;
+  /**
+   * The tenant's task and knowledge graph: this task's node (ctx.graph.self), link() and
+   * produced() to add nodes and relations, neighbours() to read them. Task trees are recorded in
+   * it by the worker (SPAWNED, OF_TYPE). See docs/memory.md.
+   */
+  graph: TaskGraph;
 }
 
 /** Extension point: collaborators passed to createWorker() and handed to every task. */

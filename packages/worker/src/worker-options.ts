@@ -1,4 +1,6 @@
-import type { Backend, Logger, Registry } from '@drover/shared';
+import type { GraphStore } from '@drover/graph';
+import type { MemoryStore } from '@drover/memory';
+import type { Backend, Logger, Registry, Tracer } from '@drover/shared';
 import type { TaskDefinition, WorkerServices } from './task-definition.js';
 
 export interface WorkerOptions {
@@ -17,6 +19,15 @@ export interface WorkerOptions {
   /** Stable id for /v1/workers; default hostname-pid-random. */
   id?: string;
   services?: WorkerServices;
+  /**
+   * Traces each run (a span `drover.run <type>`, child of the span that submitted the task) and
+   * hands its context to the children it spawns and to the scraper. Unset: no tracing, no cost.
+   */
+  tracer?: Tracer;
+  /** Vector memory behind ctx.memory (createMemoryStore in @drover/memory); default: an in-process store made on first use. */
+  memory?: MemoryStore;
+  /** The task graph behind ctx.graph, where task trees are recorded; default: an in-process store made on first use. */
+  graph?: GraphStore;
   /**
    * The cluster-wide agent cap (DROVER_MAX_AGENTS): a task takes one of the cluster's permits
    * (backend.agentPermits) before its handler runs. Off when absent.

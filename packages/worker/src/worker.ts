@@ -25,8 +25,15 @@ import {
   createTaskMetrics,
   createWorkerMetrics,
   epochMs,
+  SpanKind,
+  contextOf,
+  inSpan,
+  taskSpanAttributes,
+  traceparentOf,
 } from '@drover/shared';
 import { AgentCap } from './agent-cap.js';
+import { AgentStores, type TaskMemory, taskMemory } from './agent-memory.js';
+import { type TaskGraph, taskGraph } from './task-graph.js';
 import { HeldBack } from './held-back.js';
 import { Semaphore } from './semaphore.js';
 import type { TaskContext, TaskDefinition, WorkerServices } from './task-definition.js';
@@ -107,6 +114,7 @@ class DroverWorker implements Worker {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private drainPromise: Promise<void> | undefined;
   private active = 0;
+  private readonly stores: AgentStores;
   draining = false;
 
   constructor(private readonly options: WorkerOptions) {
@@ -114,6 +122,7 @@ class DroverWorker implements Worker {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.log = (options.logger ?? createLogger({ service: 'worker', instance: this.id, region: 'local', level: 'silent' })).child({ worker: this.id });
     this.registry = options.registry ?? new Registry();
+    this.stores = new AgentStores({ memory: options.memory, graph: options.graph, logger: this.log });
     const concurrency = options.concurrency ?? 3;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a positive integer, got ${concurrency}`);
     this.slots = new Semaphore(concurrency);
@@ -198,6 +207,7 @@ class DroverWorker implements Worker {
     await this.agents?.close();
     await this.held?.close();
     await this.backend.removeWorker(this.id).catch(() => undefined);
+    await this.stores.close().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'closing the memory stores failed'));
     this.log.info('drained');
   }
 
@@ -246,6 +256,7 @@ class DroverWorker implements Worker {
     const started = Date.now();
     compiled.metrics.wait.observe(Math.max(0, started - epochMs(task.createdAt)) / 1000);
     let outcome = 'succeeded';
+    let attempt: AttemptTaskContext | undefined;
     try {
       if (!compiled.check.Check(task.input)) {
         const first = compiled.check.Errors(task.input).First();
@@ -254,7 +265,13 @@ class DroverWorker implements Worker {
           'DROVER_ERR_TASK_INPUT_REJECTED',
         );
       }
-      return await compiled.definition.run(task.input, new AttemptTaskContext(task, ctx, this.log, this.options.services ?? NO_SERVICES, this.backend, compiled.definition));
+      const tracer = this.options.tracer;
+      const parent = tracer ? contextOf(task.traceparent) : undefined;
+      const span = tracer?.startSpan(`drover.run ${task.type}`, { kind: SpanKind.CONSUMER, attributes: taskSpanAttributes(task) }, parent);
+      const run = new AttemptTaskContext(task, ctx, this.log, this.options.services ?? NO_SERVICES, this.backend, compiled.definition, this.stores, span && traceparentOf(span));
+      attempt = run;
+      if (!span) return await compiled.definition.run(task.input, run);
+      return await inSpan(span, parent!, () => compiled.definition.run(task.input, run), (err) => !isSuspend(err));
     } catch (err) {
       outcome = outcomeOf(err, ctx.signal, task);
       throw err;
@@ -265,6 +282,8 @@ class DroverWorker implements Worker {
       this.slots.release();
       typeSlots?.release();
       compiled.metrics.outcome(outcome, (Date.now() - started) / 1000);
+      // Only tasks of a tree are recorded in the graph: a plain task costs nothing here.
+      if (task.parentId || attempt?.spawned) this.stores.recorder.record(task, TREE_STATUS[outcome] ?? 'queued');
     }
   }
 
@@ -312,6 +331,9 @@ class DroverWorker implements Worker {
 
 const NO_SERVICES: WorkerServices = Object.freeze({});
 
+/** The status a run's outcome leaves its task in, as the graph records it (a run that may be retried: queued). */
+const TREE_STATUS: Record<string, TaskRecord['status']> = { succeeded: 'succeeded', suspended: 'waiting', failed: 'failed', canceled: 'canceled' };
+
 /** What a task's run() gets; its logger is made only if the task uses it (pino children cost). */
 class AttemptTaskContext implements TaskContext {
   private logger: Logger | undefined;
@@ -324,10 +346,30 @@ class AttemptTaskContext implements TaskContext {
     readonly services: WorkerServices,
     private readonly backend: Backend,
     private readonly definition: TaskDefinition<any>,
+    private readonly stores: AgentStores,
+    private readonly traceparent?: string,
   ) {}
 
+  private memoryView: TaskMemory | undefined;
+  private graphView: TaskGraph | undefined;
+
+  /** Whether this run spawned (or found) children: its task is then part of a tree. */
+  get spawned(): boolean {
+    return this.spawner !== undefined;
+  }
+
+  get memory(): TaskMemory {
+    this.memoryView ??= taskMemory(() => this.stores.memory(), this.task, this.signal);
+    return this.memoryView;
+  }
+
+  get graph(): TaskGraph {
+    this.graphView ??= taskGraph(() => this.stores.graph(), this.task);
+    return this.graphView;
+  }
+
   private children(): ChildSpawner {
-    this.spawner ??= new ChildSpawner(this.backend, this.task, this.signal, this.definition.childFailure);
+    this.spawner ??= new ChildSpawner(this.backend, this.task, this.signal, this.definition.childFailure, this.traceparent);
     return this.spawner;
   }
 

@@ -94,6 +94,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       replaying = false;
       for (const e of held.splice(0)) chain = chain.then(() => consider(e));
       await chain;
+      if (!finished && FINISHED_STATUSES.has(root.status)) {
+        // It ended before this stream opened and the events a resuming client asked for have aged
+        // out (DROVER_EVENT_RETENTION_SECONDS): no event will come, so its final state, then the end.
+        stream.send('state', { taskId: root.id, queue: root.queue, status: root.status, at: new Date().toISOString() });
+        finished = true;
+      }
       if (finished) stream.end();
       await stream.closed;
     },

@@ -16,7 +16,7 @@ import {
   WaitQuery,
 } from '../api-schemas.js';
 import { type ProblemError, backendFailure, kindOfCode, problemError } from '../problem.js';
-import { submitAdmitted } from '../admitted-submit.js';
+import { submitAdmitted, tracedSubmit } from '../admitted-submit.js';
 import { checkQueueFilter, ownTask, waitForFinish } from './task-access.js';
 
 const IdempotencyHeader = Type.Object({
@@ -51,7 +51,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const key = idempotencyKey(request, body.idempotencyKey);
       const req = await submissions.build(body, request.tenant, key, '');
       if (req.parentId) await ownTask(backend, req.parentId, request.tenant, 'parent task');
-      const { task, created } = await submitAdmitted(ctx, req);
+      const { task, created } = await submitAdmitted(ctx, req, request.headers);
       if (created) {
         reply.code(201);
       } else {
@@ -118,7 +118,8 @@ export const taskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const limited = tenantRate.take(request.tenant, reqs.length);
       if (limited) await limited;
 
-      const results = await backend.submitMany(reqs).catch(backendFailure);
+      const submitMany = () => backend.submitMany(reqs).catch(backendFailure);
+      const results = await (ctx.tracer ? tracedSubmit(ctx, reqs, request.headers, submitMany) : submitMany());
       let createdAny = false;
       for (const { task, created } of results) {
         if (!created) continue;

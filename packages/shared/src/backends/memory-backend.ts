@@ -124,6 +124,7 @@ export class MemoryBackend implements Backend {
       createdAt: now,
       startedAt: null,
       finishedAt: null,
+      ...(req.traceparent ? { traceparent: req.traceparent } : {}),
     };
     const entry: Entry = { record, seq: ++this.seq, fingerprint, backoffMs: req.backoffMs, counted: 0, round: 0 };
     this.tasks.set(record.id, entry);

@@ -64,10 +64,10 @@ export function fairnessConformance(name: string, makeStore: () => Promise<Confo
         for (let i = 0; i < 5; i++) quiet.push(await backend.submit(req('quiet')));
         const order = await runOrder([...noisy, ...quiet].map((r) => r.task.id));
         const positions = order.flatMap((t, i) => (t === 'quiet' ? [i] : []));
-        // In broker order the quiet tasks would run last (positions 200-204). With a fair coin per
-        // freed slot they run around 0-10; a fifth one past the first 40 happens by chance less than once in 10^7 runs.
+        // In broker order the quiet tasks would run last (positions 200-204). Taking turns per freed
+        // slot they run around 0-10 (the first turns depend on which lane's deliveries arrive first).
         expect(positions).toHaveLength(5);
-        expect(positions[4]).toBeLessThan(40);
+        expect(positions[4], `quiet tasks ran at ${positions.join(", ")}`).toBeLessThan(40);
         expect(order.filter((t) => t === 'noisy')).toHaveLength(200);
       });
 

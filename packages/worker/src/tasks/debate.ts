@@ -1,7 +1,27 @@
 import { createHash } from 'node:crypto';
 import { DebateInput, DebaterInput, JudgeInput } from '@drover/shared';
 import type { LlmClient } from '../llm-client.js';
-import { defineTask } from '../task-definition.js';
+import { type TaskContext, defineTask } from '../task-definition.js';
+
+/** The memory collection debates are remembered in (per tenant), keyed by their topic. */
+export const DEBATES_COLLECTION = 'debates';
+
+/** Recalled verdicts this close to the topic count as "the same topic" (cosine similarity). */
+const SAME_TOPIC = 0.8;
+
+interface EarlierDebate {
+  taskId: string;
+  winner: number;
+  verdict: string;
+}
+
+/** Verdicts of this tenant's earlier debates on (nearly) the same topic, best match first. */
+async function earlierDebates(ctx: TaskContext, topic: string, exclude: string): Promise<EarlierDebate[]> {
+  const hits = await ctx.memory.recall(DEBATES_COLLECTION, topic, { k: 3 });
+  return hits
+    .filter((h) => h.score >= SAME_TOPIC && h.id !== exclude)
+    .map((h) => ({ taskId: h.id, winner: Number(h.payload['winner']), verdict: String(h.payload['verdict']) }));
+}
 
 interface Answer {
   debater: number;
@@ -12,7 +32,9 @@ interface Answer {
  * The `debate` agent: `debaters` debater agents per round, for `rounds` rounds (each round sees
  * the previous round's answers), then a judge. It shows what Drover is for: the parent spawns
  * its agents and waits on them without holding a worker slot, and on resume it runs again from
- * the top, its earlier rounds answered from the memoised children.
+ * the top, its earlier rounds answered from the memoised children. Debates are remembered
+ * (ctx.memory, collection `debates`): debaters recall the verdicts of earlier debates on the same
+ * topic, and the verdict is a PRODUCED artifact of the debate in the task graph.
  */
 export const debateTask = defineTask({
   name: 'debate',
@@ -34,7 +56,12 @@ export const debateTask = defineTask({
     }
     const judge = await ctx.spawn('judge', { topic: input.topic, transcript }, { queue: 'debate' });
     const verdict = (await judge.result()) as { winner: number; verdict: string };
-    return { topic: input.topic, winner: verdict.winner, verdict: verdict.verdict, transcript };
+    // Only the final run gets here (earlier runs suspended on their children), so each debate is
+    // remembered once; ids are the task's, so a repeat of this run overwrites rather than adds.
+    const recalled = await earlierDebates(ctx, input.topic, ctx.task.id);
+    await ctx.memory.remember(DEBATES_COLLECTION, [{ id: ctx.task.id, text: input.topic, payload: { topic: input.topic, winner: verdict.winner, verdict: verdict.verdict } }]);
+    await ctx.graph.produced({ id: `${ctx.task.id}:verdict`, kind: 'verdict', props: { winner: verdict.winner } });
+    return { topic: input.topic, winner: verdict.winner, verdict: verdict.verdict, transcript, recalled };
   },
 });
 
@@ -50,9 +77,13 @@ export function debaterTask(llm: LlmClient | undefined) {
     description: "One debater's turn (spawned by debate).",
     run: async (input, ctx) => {
       const others = input.previous.filter((p) => p.debater !== input.debater);
+      // What earlier debates on this topic decided, in the first round (later rounds answer each other).
+      const earlier = input.round === 1 ? await earlierDebates(ctx, input.topic, ctx.task.parentId ?? '') : [];
+      if (earlier.length > 0) ctx.log.info(`debater ${input.debater} recalls ${earlier.length} earlier debate(s) on this topic`);
       if (llm) {
         ctx.log.info(`debater ${input.debater} asks the model for round ${input.round}`);
-        const heard = others.map((p) => `Debater ${p.debater} said: ${p.text}`).join('\n');
+        const recalledText = earlier.map((e) => `An earlier debate on this topic concluded: ${e.verdict}`).join('\n');
+        const heard = [recalledText, ...others.map((p) => `Debater ${p.debater} said: ${p.text}`)].filter(Boolean).join('\n');
         return llm.chat(
           [
             { role: 'system', content: `You are debater ${input.debater} in a debate. Answer in at most three sentences.` },
@@ -64,7 +95,8 @@ export function debaterTask(llm: LlmClient | undefined) {
       ctx.log.info(`debater ${input.debater} answers round ${input.round} (deterministic)`);
       const stance = STANCES[digest(`${input.topic}|${input.debater}`) % STANCES.length];
       const reply = others.length > 0 ? ` Answering debater ${others[digest(`${input.topic}|${input.round}|${input.debater}`) % others.length]!.debater}: ${pointOf(input.topic, input.round)}` : '';
-      return `Debater ${input.debater}, round ${input.round}: I am ${stance} on "${input.topic}".${reply}`;
+      const recall = earlier[0] ? ` I recall an earlier debate on this (${earlier[0].taskId}), where debater ${earlier[0].winner} won.` : '';
+      return `Debater ${input.debater}, round ${input.round}: I am ${stance} on "${input.topic}".${recall}${reply}`;
     },
   });
 }

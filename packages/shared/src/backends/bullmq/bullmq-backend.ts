@@ -565,6 +565,7 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
     data.nonce = randomBytes(9).toString('base64url');
   }
   if (req.parentId) data.parentId = req.parentId;
+  if (req.traceparent) data.traceparent = req.traceparent;
   // attempts 0 is what BullMQ itself stores when none is given (the add script writes opts as is).
   // No jobId or timestamp: BullMQ reads neither back from a stored job (the id comes from the
   // job's key, the creation time from its `timestamp` field), and every worker parses the opts of
@@ -601,6 +602,7 @@ function prepare(req: SubmitRequest, index: number, now: number): PreparedJob {
     createdAt: isoTime(now),
     startedAt: null,
     finishedAt: null,
+    ...(req.traceparent ? { traceparent: req.traceparent } : {}),
   };
   // Serialised here, once, so a value that cannot be stored fails its own task, not the batch.
   return { index, req, record, job: { name: req.type, data, opts }, dataJson: storedJson(data) };

@@ -175,7 +175,7 @@ const startedTimes = new IsoTimeMemo();
 /** The record a handler sees: the job as it is now, running its next attempt. */
 function taskFromJob(job: Job<JobData>, queue: string): TaskRecord {
   const d = job.data;
-  return {
+  const record: TaskRecord = {
     id: job.id as string,
     type: job.name,
     queue,
@@ -198,4 +198,7 @@ function taskFromJob(job: Job<JobData>, queue: string): TaskRecord {
     startedAt: job.processedOn ? startedTimes.iso(job.processedOn) : null,
     finishedAt: null,
   };
+  // Set only when present: the common record (tracing off) stays as it was, spread-free.
+  if (d.traceparent) record.traceparent = d.traceparent;
+  return record;
 }

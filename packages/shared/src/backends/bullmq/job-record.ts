@@ -15,6 +15,8 @@ export interface JobData {
   idempotencyKey?: string;
   fingerprint?: string;
   parentId?: string;
+  /** W3C traceparent of the submitting span, when tracing is on. */
+  traceparent?: string;
   /** Random per submission: tells the winner of a same-key race from the losers. */
   nonce?: string;
 }
@@ -135,5 +137,6 @@ export function recordFromHash(id: string, queue: string, hash: JobHash, state: 
     createdAt: new Date(Number(hash.timestamp)).toISOString(),
     startedAt: processedOn ? new Date(Number(processedOn)).toISOString() : null,
     finishedAt: finishedOn && (status === 'succeeded' || status === 'failed' || status === 'canceled') ? new Date(Number(finishedOn)).toISOString() : null,
+    ...(data.traceparent ? { traceparent: data.traceparent } : {}),
   };
 }

@@ -158,6 +158,7 @@ export class RabbitmqBackend implements Backend {
         parentId: req.parentId ?? null,
         idempotencyKey: req.idempotencyKey ?? null,
         createdAt,
+        ...(req.traceparent ? { traceparent: req.traceparent } : {}),
       },
     }));
     return { tasks, outcomes: await this.unavailableOnError(() => this.store.submit(tasks, now)) };
@@ -377,5 +378,6 @@ function newRecord(t: NewTask): TaskRecord {
     createdAt: f.createdAt,
     startedAt: null,
     finishedAt: null,
+    ...(f.traceparent ? { traceparent: f.traceparent } : {}),
   };
 }

@@ -42,12 +42,15 @@ interface Running {
  * deliveries from the dead channel are dropped (the broker has already requeued those messages,
  * and the start script recognises them).
  *
- * Fair dispatch between tenants: once it consumes two queues or more, the channel's prefetch is
- * global instead (one limit for the channel, AMQP's `global` flag), so when a slot frees every
- * lane with messages waits for it, and RabbitMQ offers it to them starting at a random one
- * (rabbit_limiter's notify_queues): a lane gets its share of the slots whatever the other lanes
- * hold. Priority orders tasks within a lane, not across lanes. A queue with one tenant keeps the
- * per-consumer prefetch alone, which RabbitMQ serves about 20% faster (bench/rabbitmq-drain.ts).
+ * Fair dispatch between tenants happens here, not in the broker: each lane's consumer may hold
+ * `concurrency` messages (a per-consumer prefetch), at most `concurrency` of all run at once, and a
+ * freed slot goes to the next lane in turn that has a message waiting. A shared channel limit
+ * left the choice to RabbitMQ, whose limiter tends to hand a freed slot back to the queue that
+ * just had it: a quiet tenant could wait behind the whole of a noisy one's backlog. A smaller
+ * per-lane share would leave slots idle once the other lanes are empty. The cost: a worker holds
+ * up to lanes x concurrency deliveries (not yet claimed, so still `queued`, and back in the broker
+ * if it dies). Priority orders tasks within a lane, not across lanes. With one lane every
+ * delivery starts at once, as before.
  */
 export class RabbitmqConsumer implements Consumer {
   private wrapper: ChannelWrapper | undefined;
@@ -59,8 +62,13 @@ export class RabbitmqConsumer implements Consumer {
   private lanes: readonly string[] = [];
   /** The bare queue holds messages (from before lanes): consume it too, from then on. */
   private bare = false;
-  /** The channel's global prefetch is set (see the class comment). */
-  private globalPrefetch = false;
+  /** Deliveries waiting for a slot, by broker queue (only with two lanes or more). */
+  private waiting = new Map<string, ConsumeMessage[]>();
+  private waitingCount = 0;
+  /** Deliveries started and not yet settled. */
+  private started = 0;
+  /** Where the next turn begins in the lane order. */
+  private turn = 0;
   private paused = false;
   private closing = false;
   private closed: Promise<void> | undefined;
@@ -99,10 +107,15 @@ export class RabbitmqConsumer implements Consumer {
         this.acks = new AckBatch(ch);
         broker.watch(ch, () => this.closing);
         this.tags = new Map();
-        this.globalPrefetch = false;
+        // Deliveries of a dead channel were requeued by the broker: forget them.
+        this.waiting = new Map();
+        this.waitingCount = 0;
         // Idempotent, and it makes a consumer that starts before any publisher safe.
         const { messageCount } = await ch.assertQueue(this.deps.topology.queueName(queue), this.deps.topology.queueOptions());
         if (messageCount > 0) this.bare = true;
+        // Per consumer (global=false): every lane's consumer may hold `concurrency` deliveries. No
+        // channel-wide limit beside it (prefetch(0, false) after one lifts both on RabbitMQ 3.10);
+        // dispatch() caps the running tasks.
         await ch.prefetch(options.concurrency, false);
         await this.reconcile();
       },
@@ -149,6 +162,10 @@ export class RabbitmqConsumer implements Consumer {
     this.closing = true;
     this.offControl?.();
     await this.reconcile();
+    // Deliveries that never started go back to the broker for another worker.
+    for (const queue of this.waiting.values()) for (const msg of queue) this.acks?.nack(msg, true);
+    this.waiting.clear();
+    this.waitingCount = 0;
     const deadline = Date.now() + graceMs;
     while (this.inflight.size > 0 && Date.now() < deadline) {
       await Promise.race([Promise.all(this.inflight.values()), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
@@ -172,22 +189,9 @@ export class RabbitmqConsumer implements Consumer {
         if (!ch) return;
         const tags = this.tags;
         if (!this.paused && !this.closing) {
-          const { topology, queue, options } = this.deps;
+          const { topology, queue } = this.deps;
           const acks = this.acks!;
           const tenants = this.bare ? ['', ...this.lanes] : this.lanes;
-          if (tenants.length > 1 && !this.globalPrefetch) {
-            // One limit for the channel and none per consumer: a consumer's own limit would let the
-            // queue of each acknowledged message take the freed slot back before the other lanes
-            // are offered it. Consumers made under the per-consumer limit are made again.
-            await ch.prefetch(options.concurrency, true);
-            await ch.prefetch(0, false);
-            this.globalPrefetch = true;
-            for (const [name, tag] of tags) {
-              tags.delete(name);
-              await ch.cancel(tag);
-            }
-          }
-          let added = false;
           for (const tenant of tenants) {
             const name = topology.queueName(queue, tenant);
             if (tags.has(name)) continue;
@@ -198,20 +202,11 @@ export class RabbitmqConsumer implements Consumer {
                 // null: the broker cancelled this consumer (queue deleted); start over on a new connection
                 if (!msg) return ch.close().catch(() => undefined);
                 acks.delivered(msg);
-                this.track(this.onMessage(acks, msg));
+                this.dispatch(acks, name, msg);
               },
               { noAck: false },
             );
             tags.set(name, consumerTag);
-            added = true;
-          }
-          if (added && this.globalPrefetch) {
-            // A lane consumed while the channel is at its limit was not always offered the next
-            // freed slot (seen at concurrency 1 under load: it ran only once the other lanes were
-            // empty, in about half the runs). Raising the limit and setting it back makes the
-            // limiter offer a slot to every waiting lane, the new one included (0 in 6 runs).
-            await ch.prefetch(options.concurrency + 1, true);
-            await ch.prefetch(options.concurrency, true);
           }
         } else {
           for (const [name, tag] of tags) {
@@ -241,6 +236,43 @@ export class RabbitmqConsumer implements Consumer {
       return; // the backstop reads them again
     }
     await this.reconcile();
+  }
+
+  /** Starts a delivery now if a slot is free and none waits, else queues it for its lane's turn. */
+  private dispatch(acks: AckBatch, lane: string, msg: ConsumeMessage): void {
+    if (this.waitingCount === 0 && this.started < this.deps.options.concurrency) {
+      this.begin(acks, msg);
+      return;
+    }
+    const queue = this.waiting.get(lane);
+    if (queue) queue.push(msg);
+    else this.waiting.set(lane, [msg]);
+    this.waitingCount++;
+    this.next(acks);
+  }
+
+  private begin(acks: AckBatch, msg: ConsumeMessage): void {
+    this.started++;
+    this.track(
+      this.onMessage(acks, msg).finally(() => {
+        this.started--;
+        if (this.waitingCount > 0 && this.acks === acks) this.next(acks);
+      }),
+    );
+  }
+
+  /** Fills free slots from the waiting lanes, one lane at a time in turn. */
+  private next(acks: AckBatch): void {
+    const concurrency = this.deps.options.concurrency;
+    while (this.waitingCount > 0 && this.started < concurrency && !this.closing) {
+      const lanes = [...this.waiting.keys()];
+      const lane = lanes[this.turn++ % lanes.length]!;
+      const queue = this.waiting.get(lane)!;
+      const msg = queue.shift()!;
+      if (queue.length === 0) this.waiting.delete(lane);
+      this.waitingCount--;
+      this.begin(acks, msg);
+    }
   }
 
   private track(p: Promise<void>): void {

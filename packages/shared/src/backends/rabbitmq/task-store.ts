@@ -22,6 +22,8 @@ export interface StaticFields {
   parentId: string | null;
   idempotencyKey: string | null;
   createdAt: string;
+  /** W3C traceparent of the submitting span, when tracing is on. */
+  traceparent?: string;
 }
 
 export interface NewTask {
@@ -277,6 +279,7 @@ export class TaskStore {
         startedAt,
         finishedAt: null,
       };
+      if (f.traceparent) record.traceparent = f.traceparent;
       out.push({ record, gen: delivery.gen, backoffMs: f.backoffMs, counted: Number(flat[at + 5]) });
     }
     return out;
@@ -462,6 +465,7 @@ function recordOf(id: string, d: StaticFields, h: Record<string, string>): TaskR
     createdAt: d.createdAt,
     startedAt: h['st'] || null,
     finishedAt: h['ft'] || null,
+    ...(d.traceparent ? { traceparent: d.traceparent } : {}),
   };
 }
 

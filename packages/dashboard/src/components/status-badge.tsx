@@ -1,0 +1,5 @@
+import type { TaskStatus } from '@drover/client';
+
+export function StatusBadge({ status }: { status: TaskStatus }) {
+  return <span class={`status status-${status}`}>{status}</span>;
+}

@@ -1,0 +1,11 @@
+export type { ForgetSelector, MemoryItem, MemoryStore, PayloadFilter, RecallHit, RecallOptions } from './memory-store.js';
+export type { Embedder } from './embedder.js';
+export { MemoryError, MemoryErrorCodes, isMemoryError, type MemoryErrorCode, type MemoryErrorKind, type MemoryErrorOptions } from './memory-error.js';
+export { DEFAULT_K, MAX_K } from './memory-input.js';
+export { LocalEmbedder, type LocalEmbedderOptions } from './local-embedder.js';
+export { OpenAiEmbedder, type OpenAiEmbedderOptions } from './openai-embedder.js';
+export { EmbeddedMemoryStore, type EmbeddedMemoryStoreOptions } from './embedded-memory-store.js';
+export { QdrantMemoryStore, type QdrantMemoryStoreOptions } from './qdrant-memory-store.js';
+export { createEmbedder, createMemoryStore, DEFAULT_EMBEDDINGS_MODEL, type MemoryStoreConfig } from './create-memory-store.js';
+export { pointId } from './point-id.js';
+export type { RetryPolicy } from './retry.js';
