@@ -65,10 +65,8 @@ export const uiRoutes: FastifyPluginAsync<{ dir?: string | undefined }> = async 
         dotfiles: 'ignore',
         cacheControl: false,
         decorateReply: false,
-        // Absent until the first build: the hook above answers meanwhile, no warning needed.
-        suppressWarning: true,
-        setHeaders: (reply, path) => {
-          reply.header('cache-control', HASHED_ASSET.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+        setHeaders: (res, path) => {
+          res.setHeader('cache-control', HASHED_ASSET.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
         },
       });
     },
