@@ -3,7 +3,7 @@ import { type Backend, type TaskRecord, createBackend, loadConfig } from '@drove
 import { RedisServer, freePort, testBroker, uniqueName, waitUntil } from '@drover/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../support/api-client.js';
-import { ServiceProcess, waitReady } from '../support/service-process.js';
+import { type ServiceProcess, startOrchestratorOn } from '../support/service-process.js';
 
 /** DROVER_LEADER_LEASE_MS's default; the bound is a lease plus a campaign interval (a third), plus slack for a loaded machine. */
 const LEASE_MS = 3000;
@@ -40,11 +40,7 @@ describe.each(['bullmq', 'rabbitmq'] as const)('the leader lease across 3 orches
     }
     for (let i = 0; i < 3; i++) ports.push(await freePort());
     orchestrators = await Promise.all(
-      [0, 1, 2].map(async (i) => {
-        const o = ServiceProcess.start(`orchestrator-${i}`, 'packages/orchestrator/src/main.ts', { ...env, DROVER_PORT: String(ports[i]), DROVER_INSTANCE: `orch-${i}` });
-        await waitReady(`http://127.0.0.1:${ports[i]}/readyz`, o);
-        return o;
-      }),
+      [0, 1, 2].map((i) => startOrchestratorOn(ports, i, env)),
     );
     backend = await createBackend(loadConfig(env));
   }, 120_000);

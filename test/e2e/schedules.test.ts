@@ -3,7 +3,7 @@ import { type Backend, type TaskRecord, createBackend, loadConfig } from '@drove
 import { RedisServer, freePort, testBroker, uniqueName } from '@drover/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../support/api-client.js';
-import { ServiceProcess, waitReady } from '../support/service-process.js';
+import { type ServiceProcess, startOrchestratorOn } from '../support/service-process.js';
 
 /**
  * Schedules with 3 orchestrator processes (issue 13): every tick fires exactly once whatever the
@@ -19,12 +19,8 @@ describe.each(['bullmq', 'rabbitmq'] as const)('schedules across 3 orchestrators
   const ports: number[] = [];
   let orchestrators: ServiceProcess[] = [];
 
-  const startOrchestrator = async (i: number) => {
-    const o = ServiceProcess.start(`orchestrator-${i}`, 'packages/orchestrator/src/main.ts', { ...env, DROVER_PORT: String(ports[i]), DROVER_INSTANCE: `orch-${i}` });
-    // A minute, as the chaos suite allows: beside it on two loaded cores a start took over 30 s.
-    await waitReady(`http://127.0.0.1:${ports[i]}/readyz`, o, 60_000);
-    return o;
-  };
+  // A minute, as the chaos suite allows: beside it on two loaded cores a start took over 30 s.
+  const startOrchestrator = (i: number) => startOrchestratorOn(ports, i, env, 60_000);
 
   beforeAll(async () => {
     redis = await RedisServer.start();

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { freePort } from '@drover/testkit';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -71,6 +72,24 @@ export async function waitReady(url: string, service: ServiceProcess, timeoutMs 
     if (!service.running) throw new Error(`${service.name} exited before it was ready:\n${service.tail()}`);
     if (Date.now() > deadline) throw new Error(`${service.name} not ready at ${url} after ${timeoutMs} ms:\n${service.tail()}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Starts an orchestrator on `ports[i]` and waits for its /readyz. freePort() finds a port free at
+ * that moment only: when another test's process took it first (EADDRINUSE), it takes another free
+ * port (written back to `ports[i]`) and starts again.
+ */
+export async function startOrchestratorOn(ports: number[], i: number, env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const o = ServiceProcess.start(`orchestrator-${i}`, 'packages/orchestrator/src/main.ts', { ...env, DROVER_PORT: String(ports[i]), DROVER_INSTANCE: `orch-${i}` });
+    try {
+      await waitReady(`http://127.0.0.1:${ports[i]}/readyz`, o, timeoutMs);
+      return o;
+    } catch (err) {
+      if (attempt >= 3 || !o.tail().includes('EADDRINUSE')) throw err;
+      ports[i] = await freePort();
+    }
   }
 }
 
