@@ -97,12 +97,19 @@ describe('the scaling signal, live through Prometheus', () => {
     expect(await prometheus.queryScalar('max by (queue) (drover_queue_depth{queue="general",state="delayed"})')).toBe(3);
 
     // The provisioned Grafana dashboard's queries return data from this live stack (the scraper's
-    // panels excepted: no scrape ran).
-    const empty: string[] = [];
-    for (const { title, expr } of dashboardQueries(readDashboard(), 'general')) {
-      if (expr.includes('drover_scraper_')) continue;
-      if ((await prometheus.query(expr)).length === 0) empty.push(`${title}: ${expr}`);
-    }
+    // panels excepted: no scrape ran). A rate() over the workers' counters needs two scrapes of
+    // each worker after its tasks finished, which a loaded machine may not have made yet: ask
+    // again until every query answers, or 20 s have passed.
+    const emptyQueries = async (): Promise<string[]> => {
+      const empty: string[] = [];
+      for (const { title, expr } of dashboardQueries(readDashboard(), 'general')) {
+        if (expr.includes('drover_scraper_')) continue;
+        if ((await prometheus.query(expr)).length === 0) empty.push(`${title}: ${expr}`);
+      }
+      return empty;
+    };
+    let empty = await emptyQueries();
+    for (const deadline = Date.now() + 20_000; empty.length > 0 && Date.now() < deadline; empty = await emptyQueries()) await new Promise((r) => setTimeout(r, 500));
     expect(empty).toEqual([]);
   }, 90_000);
 });
