@@ -92,14 +92,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const ports = await Promise.all([0, 1, 2].map(() => freePort()));
   const orchestrators: Array<ServiceProcess | undefined> = [];
   const workers: Array<ServiceProcess | undefined> = [];
+  const everyProcess: ServiceProcess[] = [];
+  /** Set once the run ends: a fault's restart still under way must not start anything more. */
+  let ending = false;
   const startOrchestrator = async (i: number) => {
+    if (ending) return;
     const o = ServiceProcess.start(`orchestrator-${i}`, 'packages/orchestrator/src/main.ts', { ...env, DROVER_PORT: String(ports[i]), DROVER_INSTANCE: `orch-${i}` });
     orchestrators[i] = o;
-    await waitReady(`http://127.0.0.1:${ports[i]}/readyz`, o, 60_000);
+    everyProcess.push(o);
+    try {
+      await waitReady(`http://127.0.0.1:${ports[i]}/readyz`, o, 60_000);
+    } catch (err) {
+      o.signal('SIGKILL'); // the next start replaces it: none may outlive the suite
+      throw err;
+    }
   };
   /** As a supervisor (Kubernetes, systemd) does: start again until it stays up; a start during a Redis restart exits. */
   const restart = async (what: string, start: () => Promise<void>) => {
-    for (let k = 0; k < 20; k++) {
+    for (let k = 0; k < 20 && !ending; k++) {
       try {
         return await start();
       } catch (err) {
@@ -110,11 +120,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   };
   const startWorker = async (i: number) => {
+    if (ending) return;
     const w = ServiceProcess.start(`worker-${i}`, 'test/chaos/chaos-worker.ts', { ...env, DROVER_INSTANCE: `worker-${i}` });
     workers[i] = w;
+    everyProcess.push(w);
     const deadline = Date.now() + 60_000;
     while (!w.tail().includes('worker ready')) {
-      if (!w.running || Date.now() > deadline) throw new Error(`worker-${i} did not start:\n${w.tail()}`);
+      if (!w.running || Date.now() > deadline) {
+        w.signal('SIGKILL'); // the next start replaces it: none may outlive the suite
+        throw new Error(`worker-${i} did not start:\n${w.tail()}`);
+      }
       await sleep(20);
     }
   };
@@ -379,8 +394,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
   } finally {
     await backend?.close().catch(() => undefined);
-    for (const p of [...orchestrators, ...workers]) p?.signal('SIGCONT');
-    await Promise.all([...orchestrators, ...workers].map((p) => p?.stop()));
+    ending = true;
+    // Every process it ever started, not only the current ones: a replaced one (a SIGTERMed worker
+    // still draining, a start given up on) must not outlive the suite.
+    for (const p of everyProcess) p.signal('SIGCONT');
+    await Promise.all(everyProcess.map((p) => p.stop()));
     probe.disconnect();
     await proxy.close();
     await broker?.stop();

@@ -87,6 +87,7 @@ export async function startOrchestratorOn(ports: number[], i: number, env: Recor
       await waitReady(`http://127.0.0.1:${ports[i]}/readyz`, o, timeoutMs);
       return o;
     } catch (err) {
+      o.signal('SIGKILL'); // never left running behind the test
       if (attempt >= 3 || !o.tail().includes('EADDRINUSE')) throw err;
       ports[i] = await freePort();
     }
@@ -102,7 +103,10 @@ export async function startFixtureWorker(name: string, env: Record<string, strin
   const deadline = Date.now() + timeoutMs;
   while (!w.tail().includes('worker ready')) {
     if (!w.running) throw new Error(`${name} exited before it was ready:\n${w.tail()}`);
-    if (Date.now() > deadline) throw new Error(`${name} not ready after ${timeoutMs} ms:\n${w.tail()}`);
+    if (Date.now() > deadline) {
+      w.signal('SIGKILL'); // never left running behind the test
+      throw new Error(`${name} not ready after ${timeoutMs} ms:\n${w.tail()}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   return w;
