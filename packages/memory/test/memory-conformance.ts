@@ -173,6 +173,7 @@ export function memoryConformance(name: string, makeTarget: () => Promise<Memory
     });
 
     it('keeps what was remembered across a close and a reopen', async (ctx) => {
+      // A store without a data directory keeps nothing across a close by design: nothing to test.
       if (!target.persistent) ctx.skip();
       await store.remember(tenant, collection, notes);
       await store.remember(other, collection, [{ id: 'n1', text: 'b only', payload: { owner: 'b' } }]);

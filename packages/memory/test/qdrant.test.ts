@@ -30,6 +30,8 @@ memoryConformance('qdrant stand-in', async () => ({
   open: async () => new QdrantMemoryStore({ url: standIn.url, retry: fastRetry }),
 }));
 
+// No Qdrant server can run on the machines CI uses: this suite runs where one is given, and
+// docs/memory.md says which paths were run live.
 describe.skipIf(!process.env['DROVER_TEST_QDRANT_URL'])('against a real Qdrant (DROVER_TEST_QDRANT_URL)', () => {
   const url = process.env['DROVER_TEST_QDRANT_URL']!;
   const prefix = `drover_test_${randomBytes(4).toString('hex')}_`;
